@@ -1,0 +1,119 @@
+# shellcheck shell=bash
+# Airflow 3 service of the real-service test stack: apache-airflow in a venv, LocalExecutor, SQLite
+# metadata in the run folder, SimpleAuthManager; three processes (api-server on
+# 127.0.0.1:$OLMIS_STACK_AIRFLOW_PORT, scheduler, dag-processor). DAGs: $OLMIS_REPO/airflow/dags.
+# Every airflow process runs through tests/stack/airflow/airflow-cli.sh, which loads
+# $OLMIS_STACK_RUN/stack.env (when present) and $OLMIS_STACK_RUN/airflow/airflow.env and puts
+# $OLMIS_REPO/target/debug on PATH (DAG tasks call olmisctl). Sourced by tests/stack/stack.sh.
+
+# Top-level pins; tests/stack/airflow/constraints.txt pins the whole tree as measured (the upstream
+# constraints files live on GitHub, which these machines cannot reach).
+AIRFLOW_STACK_PKGS=(
+  "apache-airflow==3.3.2"
+  "apache-airflow-providers-standard==1.21.0"
+)
+
+# shellcheck source=common.inc
+source "$(dirname "${BASH_SOURCE[0]}")/common.inc"
+
+_airflow_venv() { echo "${OLMIS_STACK_CACHE:-$HOME/.cache/olmisctl-stack}/venv-airflow"; }
+_airflow_run_dir() { echo "${OLMIS_STACK_RUN:-${OLMIS_STACK_CACHE:-$HOME/.cache/olmisctl-stack}/run}"; }
+_airflow_dir() { echo "$(_airflow_run_dir)/airflow"; }
+_airflow_port() { echo "${OLMIS_STACK_AIRFLOW_PORT:-28080}"; }
+_airflow_url() { echo "http://127.0.0.1:$(_airflow_port)"; }
+_airflow_cli() { echo "${OLMIS_REPO:?}/tests/stack/airflow/airflow-cli.sh"; }
+
+airflow_install() {
+  local c="${OLMIS_REPO:?}/tests/stack/airflow/constraints.txt" args=()
+  [ -f "$c" ] && args=(-c "$c")
+  _stack_pyvenv_install "$(_airflow_venv)" "${args[@]}" "${AIRFLOW_STACK_PKGS[@]}"
+}
+
+airflow_admin_password() { stack_secret airflow_admin_password; }
+
+# Write $dir/airflow.env (settings of every airflow process) and the SimpleAuthManager passwords file.
+_airflow_write_config() {
+  local dir venv jwt api_key fernet port
+  dir=$(_airflow_dir); venv=$(_airflow_venv); port=$(_airflow_port)
+  mkdir -p "$dir/logs" "${OLMIS_REPO:?}/airflow/dags"
+  # JWT secret shared by api-server, scheduler and dag-processor: 64+ bytes (128 hex characters)
+  jwt=$(printf '%s' "$(stack_secret airflow_jwt_secret)" | sha512sum | cut -c1-128)
+  api_key=$(stack_secret airflow_api_secret_key)
+  fernet=$("$venv/bin/python" -c 'import base64, hashlib, sys
+print(base64.urlsafe_b64encode(hashlib.sha256(sys.argv[1].encode()).digest()).decode())' \
+    "$(stack_secret airflow_fernet_seed)")
+  (
+    umask 077
+    jq -nc --arg p "$(airflow_admin_password)" '{admin: $p}' > "$dir/passwords.json"
+    cat > "$dir/airflow.env" <<ENV
+OLMIS_AIRFLOW_VENV=$venv
+OLMIS_STACK_ENV_FILE=$(_airflow_run_dir)/stack.env
+AIRFLOW_HOME=$dir
+AIRFLOW__CORE__DAGS_FOLDER=$OLMIS_REPO/airflow/dags
+AIRFLOW__CORE__LOAD_EXAMPLES=False
+AIRFLOW__CORE__EXECUTOR=LocalExecutor
+AIRFLOW__CORE__PARALLELISM=4
+AIRFLOW__CORE__FERNET_KEY=$fernet
+AIRFLOW__CORE__AUTH_MANAGER=airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager
+AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin
+AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=$dir/passwords.json
+AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://127.0.0.1:$port/execution/
+AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=sqlite:///$dir/airflow.db
+AIRFLOW__API__HOST=127.0.0.1
+AIRFLOW__API__PORT=$port
+AIRFLOW__API__WORKERS=1
+AIRFLOW__API__BASE_URL=http://127.0.0.1:$port
+AIRFLOW__API__SECRET_KEY=$api_key
+AIRFLOW__API_AUTH__JWT_SECRET=$jwt
+AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=10
+AIRFLOW__LOGGING__BASE_LOG_FOLDER=$dir/logs
+ENV
+  )
+}
+
+_airflow_migrate() {
+  local dir marker want
+  dir=$(_airflow_dir); marker="$dir/.migrated"; want="${AIRFLOW_STACK_PKGS[0]}"
+  if [ -f "$marker" ] && [ "$(cat "$marker")" = "$want" ]; then return 0; fi
+  stack_log "airflow: db migrate (log: $dir/migrate.log)"
+  "$(_airflow_cli)" db migrate >>"$dir/migrate.log" 2>&1 \
+    || stack_die "airflow db migrate failed, see $dir/migrate.log"
+  echo "$want" > "$marker"
+}
+
+airflow_start() {
+  local dir cli port
+  dir=$(_airflow_dir); cli=$(_airflow_cli); port=$(_airflow_port)
+  if stack_pid_alive airflow api-server && stack_pid_alive airflow scheduler \
+      && stack_pid_alive airflow dag-processor; then
+    return 0
+  fi
+  [ -x "$(_airflow_venv)/bin/airflow" ] || stack_die "airflow is not installed (run airflow_install)"
+  _airflow_write_config
+  _airflow_migrate
+  if ! stack_pid_alive airflow api-server; then
+    _stack_port_free "$port" || stack_die "airflow: 127.0.0.1:$port is already in use"
+  fi
+  local base=(env "OLMIS_STACK_RUN=$(_airflow_run_dir)" "OLMIS_REPO=$OLMIS_REPO" "$cli")
+  stack_start_bg airflow api-server "$dir/api-server.log" "${base[@]}" api-server \
+    --host 127.0.0.1 --port "$port" --workers 1
+  stack_start_bg airflow scheduler "$dir/scheduler.log" "${base[@]}" scheduler --skip-serve-logs
+  stack_start_bg airflow dag-processor "$dir/dag-processor.log" "${base[@]}" dag-processor
+}
+
+airflow_ready() {
+  local url body
+  url=$(_airflow_url)
+  curl -fsS -m 5 "$url/api/v2/monitor/health" 2>/dev/null | jq -e '
+      .metadatabase.status == "healthy" and .scheduler.status == "healthy"
+      and .dag_processor.status == "healthy"' >/dev/null || return 1
+  body=$(jq -nc --arg p "$(airflow_admin_password)" '{username: "admin", password: $p}')
+  curl -fsS -m 10 -H 'Content-Type: application/json' -d "$body" "$url/auth/token" 2>/dev/null \
+    | jq -e '.access_token | length > 0' >/dev/null
+}
+
+airflow_env() {
+  echo "AIRFLOW_URL=$(_airflow_url)"
+  echo "AIRFLOW_ADMIN_USER=admin"
+  echo "AIRFLOW_ADMIN_PASSWORD=$(airflow_admin_password)"
+}

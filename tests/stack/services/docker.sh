@@ -1,0 +1,90 @@
+# shellcheck shell=bash
+# Docker engine of the real-service test stack: Debian's docker.io (dockerd 20.10 + containerd +
+# runc), busybox-static (for tiny FROM-scratch test images) and the compose v1 CLI (docker-compose).
+# dockerd runs on its own socket, data root, exec root, pid file, bridge and containerd namespace,
+# so it cannot clash with a system docker; tests/stack/docker/daemon.json holds its static options:
+# published ports default to 127.0.0.1, no iptables rules, no IP forwarding/masquerade (containers
+# reach only this host and each other). No registry: every image is built locally
+# (tests/stack/docker/build-test-image.sh). Sourced by tests/stack/stack.sh after lib.sh.
+
+# Debian 12 packages (exact versions of the pinned snapshot; plain names if the exact one is gone).
+DOCKER_STACK_APT=(
+  "docker.io=20.10.24+dfsg1-1+deb12u1+b6"
+  "busybox-static=1:1.35.0-4+deb12u1+b1"
+  "docker-compose=1.29.2-3"
+)
+DOCKER_STACK_BRIDGE=olmis-dock0         # Linux bridge of the default network (<= 15 characters)
+DOCKER_STACK_BRIDGE_CIDR=172.29.0.1/24  # user networks (compose): 172.29.128.0/17, see daemon.json
+
+# shellcheck source=common.inc
+source "$(dirname "${BASH_SOURCE[0]}")/common.inc"
+
+_docker_dir() { echo "${OLMIS_STACK_RUN:-${OLMIS_STACK_CACHE:-$HOME/.cache/olmisctl-stack}/run}/docker"; }
+_docker_sock() { echo "$(_docker_dir)/docker.sock"; }
+
+_docker_pkgs_installed() {
+  local p name
+  for p in "${DOCKER_STACK_APT[@]}"; do
+    name=${p%%=*}
+    [ "$(dpkg-query -W -f='${Status}' "$name" 2>/dev/null)" = "install ok installed" ] || return 1
+  done
+  command -v dockerd >/dev/null && command -v docker-compose >/dev/null && [ -x /bin/busybox ]
+}
+
+docker_install() {
+  _docker_pkgs_installed && return 0
+  command -v apt-get >/dev/null || stack_die "docker: apt-get is needed to install docker.io"
+  stack_log "docker: apt-get install ${DOCKER_STACK_APT[*]}"
+  local names=() p
+  for p in "${DOCKER_STACK_APT[@]}"; do names+=("${p%%=*}"); done
+  # package lists are needed once per machine
+  if [ -z "$(apt-cache policy docker.io 2>/dev/null | grep 'Candidate: [0-9]')" ]; then
+    apt-get update -qq >/dev/null || stack_die "docker: apt-get update failed"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  # policy-rc.d: the packages must not start a system dockerd/containerd (no-op without systemd)
+  local prc=/usr/sbin/policy-rc.d had_prc=0
+  [ -e "$prc" ] && had_prc=1
+  if [ $had_prc = 0 ]; then printf '#!/bin/sh\nexit 101\n' > "$prc"; chmod +x "$prc"; fi
+  if ! apt-get install -y -qq --no-install-recommends "${DOCKER_STACK_APT[@]}" >/dev/null; then
+    stack_log "docker: exact versions not available, installing the current ones"
+    apt-get install -y -qq --no-install-recommends "${names[@]}" >/dev/null \
+      || { if [ $had_prc = 0 ]; then rm -f "$prc"; fi; stack_die "docker: apt-get install failed"; }
+  fi
+  if [ $had_prc = 0 ]; then rm -f "$prc"; fi
+  _docker_pkgs_installed || stack_die "docker: packages missing after install"
+}
+
+# Own Linux bridge, so a system docker's docker0 is never touched.
+_docker_bridge() {
+  ip link show "$DOCKER_STACK_BRIDGE" >/dev/null 2>&1 && return 0
+  ip link add name "$DOCKER_STACK_BRIDGE" type bridge \
+    && ip addr add "$DOCKER_STACK_BRIDGE_CIDR" dev "$DOCKER_STACK_BRIDGE" \
+    && ip link set "$DOCKER_STACK_BRIDGE" up \
+    || stack_die "docker: cannot create bridge $DOCKER_STACK_BRIDGE"
+}
+
+docker_start() {
+  local dir
+  dir=$(_docker_dir)
+  if stack_pid_alive docker dockerd; then return 0; fi
+  command -v dockerd >/dev/null || stack_die "docker is not installed (run docker_install)"
+  mkdir -p "$dir/data" "$dir/exec"
+  _docker_bridge
+  rm -f "$dir/docker.sock"
+  # PATH: dockerd finds containerd, containerd-shim-runc-v2, runc and docker-proxy there
+  stack_start_bg docker dockerd "$dir/dockerd.log" env PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    dockerd --config-file "${OLMIS_REPO:?}/tests/stack/docker/daemon.json" \
+    --host "unix://$dir/docker.sock" --data-root "$dir/data" --exec-root "$dir/exec" \
+    --pidfile "$dir/dockerd.pid" --bridge "$DOCKER_STACK_BRIDGE"
+}
+
+docker_ready() {
+  [ -S "$(_docker_sock)" ] || return 1
+  DOCKER_HOST="unix://$(_docker_sock)" timeout 10 docker info --format '{{.ServerVersion}}' \
+    >/dev/null 2>&1
+}
+
+docker_env() {
+  echo "DOCKER_HOST=unix://$(_docker_sock)"
+}
