@@ -3,8 +3,9 @@
 # runc), busybox-static (for tiny FROM-scratch test images) and the compose v1 CLI (docker-compose).
 # dockerd runs on its own socket, data root, exec root, pid file, bridge and containerd namespace,
 # so it cannot clash with a system docker; tests/stack/docker/daemon.json holds its static options:
-# published ports default to 127.0.0.1, no iptables rules, no IP forwarding/masquerade (containers
-# reach only this host and each other). No registry: every image is built locally
+# no iptables rules, no IP forwarding/masquerade (containers reach only this host and each other),
+# so published ports go through the userland proxy only, and tests/stack/docker/docker-proxy-loopback
+# makes that listen on 127.0.0.1/::1 even for "8080:80" on compose's networks. No registry: every image is built locally
 # (tests/stack/docker/build-test-image.sh). Sourced by tests/stack/stack.sh after lib.sh.
 
 # Debian 12 packages (exact versions of the pinned snapshot; plain names if the exact one is gone).
@@ -76,7 +77,8 @@ docker_start() {
   stack_start_bg docker dockerd "$dir/dockerd.log" env PATH=/usr/sbin:/usr/bin:/sbin:/bin \
     dockerd --config-file "${OLMIS_REPO:?}/tests/stack/docker/daemon.json" \
     --host "unix://$dir/docker.sock" --data-root "$dir/data" --exec-root "$dir/exec" \
-    --pidfile "$dir/dockerd.pid" --bridge "$DOCKER_STACK_BRIDGE"
+    --pidfile "$dir/dockerd.pid" --bridge "$DOCKER_STACK_BRIDGE" \
+    --userland-proxy-path "$OLMIS_REPO/tests/stack/docker/docker-proxy-loopback"
 }
 
 docker_ready() {
