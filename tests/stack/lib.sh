@@ -49,6 +49,8 @@
 #                                 credentials (--wipe forgets them along with the data).
 #   stack_link_bin NAME TARGET    symlink $OLMIS_STACK_BIN/NAME -> TARGET
 #   stack_apt_install PKG...      apt-get install (root), waiting for the dpkg lock; update on failure
+#   stack_mvn_copy PROFILE DEST [MVN_ARGS...]  jars of a tests/stack/maven/pom.xml profile into DEST
+#   stack_java_ok                 make sure Java 17+ is there
 #
 # Service files: tests/stack/services/<svc>.sh, services in this order:
 #   postgres kafka connect clickhouse dbt superset airflow docker
@@ -316,4 +318,36 @@ stack_apt_install() {
   DEBIAN_FRONTEND=noninteractive "${apt[@]}" install "$@" ||
     { "${apt[@]}" update && DEBIAN_FRONTEND=noninteractive "${apt[@]}" install "$@"; } ||
     stack_die "apt-get install $* failed"
+}
+
+# stack_mvn_copy PROFILE DEST [MVN_ARGS...]: copy the runtime jars of profile PROFILE of
+# tests/stack/maven/pom.xml into DEST (replaced atomically). Fast no-op when DEST/.olmis-installed
+# already records the same pom and arguments.
+stack_mvn_copy() {
+  local profile=$1 dest=$2 stamp tmp
+  shift 2
+  command -v mvn >/dev/null || stack_apt_install maven
+  stamp="$profile $* $(sha256sum <"$OLMIS_STACK_DIR/maven/pom.xml" | cut -c1-64)"
+  if [[ -f $dest/.olmis-installed && $(<"$dest/.olmis-installed") == "$stamp" ]]; then
+    return 0
+  fi
+  mkdir -p "$(dirname "$dest")"
+  tmp=$(mktemp -d "$dest.tmp.XXXXXX")
+  stack_log "maven: profile $profile -> $dest"
+  mvn -B -Dstyle.color=never -f "$OLMIS_STACK_DIR/maven/pom.xml" -P "$profile" dependency:copy-dependencies \
+    -DoutputDirectory="$tmp" -DincludeScope=runtime "$@" >"$tmp.log" 2>&1 ||
+    { grep -E "ERROR|BUILD" "$tmp.log" >&2; rm -rf "$tmp" "$tmp.log"; stack_die "maven: could not collect the jars of profile $profile"; }
+  rm -f "$tmp.log"
+  printf '%s\n' "$stamp" >"$tmp/.olmis-installed"
+  rm -rf "$dest"
+  mv "$tmp" "$dest"
+}
+
+# stack_java_ok: Java 17+ present (Kafka 4 needs it); installs Debian's JRE 17 if not.
+stack_java_ok() {
+  local v
+  v=$(java -XshowSettings:properties -version 2>&1 | awk -F' = ' '/java.specification.version/ {print $2}') || true
+  if [[ -z $v || ${v%%.*} -lt 17 ]]; then
+    stack_apt_install openjdk-17-jre-headless
+  fi
 }
