@@ -4,7 +4,9 @@
 # 127.0.0.1:$OLMIS_STACK_AIRFLOW_PORT, scheduler, dag-processor). DAGs: $OLMIS_REPO/airflow/dags.
 # Every airflow process runs through tests/stack/airflow/airflow-cli.sh, which loads
 # $OLMIS_STACK_RUN/stack.env (when present) and $OLMIS_STACK_RUN/airflow/airflow.env and puts
-# $OLMIS_REPO/target/debug on PATH (DAG tasks call olmisctl). Sourced by tests/stack/stack.sh.
+# $OLMIS_REPO/target/debug on PATH (DAG tasks call olmisctl); OLMIS_STACK_ENV_FILE names stack.env
+# for tasks that want to re-read it. Sourced by tests/stack/stack.sh. Stop: the default (TERM to the
+# three processes; the scheduler ends its LocalExecutor workers).
 
 # Top-level pins; tests/stack/airflow/constraints.txt pins the whole tree as measured (the upstream
 # constraints files live on GitHub, which these machines cannot reach).
@@ -15,6 +17,8 @@ AIRFLOW_STACK_PKGS=(
 
 # shellcheck source=common.inc
 source "$(dirname "${BASH_SOURCE[0]}")/common.inc"
+
+airflow_ready_timeout=180
 
 _airflow_venv() { echo "${OLMIS_STACK_CACHE:-$HOME/.cache/olmisctl-stack}/venv-airflow"; }
 _airflow_run_dir() { echo "${OLMIS_STACK_RUN:-${OLMIS_STACK_CACHE:-$HOME/.cache/olmisctl-stack}/run}"; }
@@ -91,6 +95,12 @@ airflow_start() {
   [ -x "$(_airflow_venv)/bin/airflow" ] || stack_die "airflow is not installed (run airflow_install)"
   _airflow_write_config
   _airflow_migrate
+  # The processes (and so every DAG task) take the stack's env from stack.env when they start, but
+  # stack.sh writes it only at the end of `up`: write it now (all _env outputs are static) so that a
+  # first `up` of the whole stack already hands the right values to Airflow.
+  if declare -F write_env >/dev/null && declare -p SELECTED >/dev/null 2>&1; then
+    write_env
+  fi
   if ! stack_pid_alive airflow api-server; then
     _stack_port_free "$port" || stack_die "airflow: 127.0.0.1:$port is already in use"
   fi

@@ -21,9 +21,9 @@ dbt_start() { :; }   # nothing to run
 
 dbt_ready() {
   local venv; venv=$(_dbt_venv)
-  # `dbt --version` contacts PyPI, so only check that the CLI and the adapter load.
-  DBT_SEND_ANONYMOUS_USAGE_STATS=False "$venv/bin/dbt" --help >/dev/null 2>&1 \
-    && "$venv/bin/python" -c 'import dbt.adapters.clickhouse' >/dev/null 2>&1
+  # `dbt --version` contacts PyPI, so only check that the CLI entry point and the adapter load.
+  [ -x "$venv/bin/dbt" ] \
+    && "$venv/bin/python" -c 'import dbt.cli.main, dbt.adapters.clickhouse' >/dev/null 2>&1
 }
 
 dbt_env() {
@@ -31,4 +31,4 @@ dbt_env() {
   echo "DBT_SEND_ANONYMOUS_USAGE_STATS=False"
 }
 
-dbt_stop() { :; }
+dbt_stop() { :; }   # no process

@@ -7,6 +7,7 @@
 # so published ports go through the userland proxy only, and tests/stack/docker/docker-proxy-loopback
 # makes that listen on 127.0.0.1/::1 even for "8080:80" on compose's networks. No registry: every image is built locally
 # (tests/stack/docker/build-test-image.sh). Sourced by tests/stack/stack.sh after lib.sh.
+# Stop: the default (TERM to dockerd, which stops its containers, up to 10 s, and its containerd).
 
 # Debian 12 packages (exact versions of the pinned snapshot; plain names if the exact one is gone).
 DOCKER_STACK_APT=(
@@ -34,25 +35,23 @@ _docker_pkgs_installed() {
 
 docker_install() {
   _docker_pkgs_installed && return 0
-  command -v apt-get >/dev/null || stack_die "docker: apt-get is needed to install docker.io"
-  stack_log "docker: apt-get install ${DOCKER_STACK_APT[*]}"
-  local names=() p
-  for p in "${DOCKER_STACK_APT[@]}"; do names+=("${p%%=*}"); done
+  ((EUID == 0)) || stack_die "docker: docker.io missing; run: sudo tests/stack/stack.sh install docker"
+  local pkgs=() p
   # package lists are needed once per machine
-  if [ -z "$(apt-cache policy docker.io 2>/dev/null | grep 'Candidate: [0-9]')" ]; then
-    apt-get update -qq >/dev/null || stack_die "docker: apt-get update failed"
+  if ! apt-cache policy docker.io 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null || stack_die "docker: apt-get update failed"
   fi
-  export DEBIAN_FRONTEND=noninteractive
-  # policy-rc.d: the packages must not start a system dockerd/containerd (no-op without systemd)
-  local prc=/usr/sbin/policy-rc.d had_prc=0
-  [ -e "$prc" ] && had_prc=1
-  if [ $had_prc = 0 ]; then printf '#!/bin/sh\nexit 101\n' > "$prc"; chmod +x "$prc"; fi
-  if ! apt-get install -y -qq --no-install-recommends "${DOCKER_STACK_APT[@]}" >/dev/null; then
-    stack_log "docker: exact versions not available, installing the current ones"
-    apt-get install -y -qq --no-install-recommends "${names[@]}" >/dev/null \
-      || { if [ $had_prc = 0 ]; then rm -f "$prc"; fi; stack_die "docker: apt-get install failed"; }
-  fi
+  for p in "${DOCKER_STACK_APT[@]}"; do   # the exact version, or the current one if it is gone
+    if apt-cache show "$p" >/dev/null 2>&1; then pkgs+=("$p"); else
+      stack_log "docker: $p not available, taking the current ${p%%=*}"; pkgs+=("${p%%=*}"); fi
+  done
+  # policy-rc.d: the packages must not start a system dockerd/containerd
+  local prc=/usr/sbin/policy-rc.d had_prc=0 rc=0
+  if [ -e "$prc" ]; then had_prc=1; else printf '#!/bin/sh\nexit 101\n' > "$prc"; chmod +x "$prc"; fi
+  stack_log "docker: apt-get install ${pkgs[*]}"
+  ( stack_apt_install --no-install-recommends -qq "${pkgs[@]}" >/dev/null ) || rc=$?
   if [ $had_prc = 0 ]; then rm -f "$prc"; fi
+  [ $rc = 0 ] || stack_die "docker: apt-get install failed"
   _docker_pkgs_installed || stack_die "docker: packages missing after install"
 }
 
@@ -80,6 +79,8 @@ docker_start() {
     --pidfile "$dir/dockerd.pid" --bridge "$DOCKER_STACK_BRIDGE" \
     --userland-proxy-path "$OLMIS_REPO/tests/stack/docker/docker-proxy-loopback"
 }
+
+docker_ready_timeout=60
 
 docker_ready() {
   [ -S "$(_docker_sock)" ] || return 1

@@ -1,13 +1,14 @@
 # shellcheck shell=bash
 # Superset service of the real-service test stack: apache-superset 6.1.0 in a venv, SQLite metadata
 # in the run folder, gunicorn (one gthread worker) on 127.0.0.1:$OLMIS_STACK_SUPERSET_PORT.
-# Sourced by tests/stack/stack.sh after lib.sh.
+# Sourced by tests/stack/stack.sh after lib.sh. Stop: the default (TERM to the gunicorn master).
 
-# Top-level pins. The wheel misses rich and cachetools; flask-caching 2.5 breaks `db upgrade`.
+# Top-level pins. The wheel misses rich and cachetools; flask-caching 2.5 breaks `db upgrade`;
+# clickhouse-connect 0.15.1 as in the production image (superset[clickhouse] wants <1.0).
 # tests/stack/superset/constraints.txt pins the whole tree as measured (pip freeze of a good install).
 SUPERSET_STACK_PKGS=(
   "apache-superset==6.1.0"
-  "clickhouse-connect==1.12.0"
+  "clickhouse-connect==0.15.1"
   "flask-caching==2.3.1"
   "rich==15.0.0"
   "cachetools==8.0.2"
@@ -15,6 +16,8 @@ SUPERSET_STACK_PKGS=(
 
 # shellcheck source=common.inc
 source "$(dirname "${BASH_SOURCE[0]}")/common.inc"
+
+superset_ready_timeout=120   # gunicorn boot; the one-time init runs in superset_start
 
 _superset_venv() { echo "${OLMIS_STACK_CACHE:-$HOME/.cache/olmisctl-stack}/venv-superset"; }
 _superset_dir() { echo "${OLMIS_STACK_RUN:-${OLMIS_STACK_CACHE:-$HOME/.cache/olmisctl-stack}/run}/superset"; }
@@ -98,9 +101,3 @@ superset_env() {
   echo "SUPERSET_SECRET_KEY=$(stack_secret superset_secret_key)"
 }
 
-superset_stop() {
-  local pidf
-  pidf="$(_superset_dir)/gunicorn.pid"   # gunicorn's own pid file: its master
-  if [ -f "$pidf" ]; then _stack_kill_tree "$(cat "$pidf")" 30; rm -f "$pidf"; fi
-  stack_stop_default superset 2>/dev/null || true
-}
