@@ -1,0 +1,46 @@
+//! `olmisctl verify <target>`.
+
+use clap::{Args, ValueEnum};
+
+use crate::context::Ctx;
+use crate::error::{Exit, Result};
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// What to verify
+    #[arg(value_enum)]
+    pub target: VerifyTarget,
+    /// (airflow) Trigger a platform_refresh run and wait for it
+    #[arg(long)]
+    pub trigger: bool,
+    /// (superset) Open each dashboard in headless Chromium and check every chart rendered
+    #[arg(long)]
+    pub render: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyTarget {
+    /// Every service answers its health check
+    Services,
+    /// Source, connector, tasks, topics and replication slot
+    Cdc,
+    /// Raw landing tables, consumers, lag and error rows in ClickHouse
+    Ingestion,
+    /// The newest raw event is recent enough
+    Freshness,
+    /// Marts exist, have rows, and the last run's tests passed
+    Dbt,
+    /// Airflow health, DAGs registered without import errors
+    Airflow,
+    /// Superset objects of the packages exist
+    Superset,
+    /// The configured packages are valid
+    Packages,
+    /// Everything above
+    All,
+}
+
+pub async fn run(args: VerifyArgs, _ctx: &Ctx) -> Result<Exit> {
+    let name = args.target.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
+    super::not_implemented(&format!("verify {name}"))
+}

@@ -1,0 +1,186 @@
+//! Everything the user sees: a human summary on stdout by default, one JSON document on stdout with
+//! `--json`, and progress and logs on stderr. Text that may carry a secret echoed back by a service
+//! passes through the redactor before it is printed.
+
+use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use console::Style;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+use crate::error::{Error, Exit};
+use crate::settings::{Secret, secret::redact};
+
+/// A command's result: printed as text for people, as JSON for machines, with the exit code CI reads.
+pub trait Report: Serialize {
+    fn human(&self, styles: &Styles) -> String;
+    fn exit(&self) -> Exit {
+        Exit::Ok
+    }
+}
+
+#[derive(Clone)]
+pub struct Styles {
+    pub ok: Style,
+    pub warn: Style,
+    pub fail: Style,
+    pub dim: Style,
+    pub bold: Style,
+}
+
+impl Styles {
+    /// No colour codes: for tests and for output that is not a terminal.
+    pub fn plain() -> Styles {
+        Styles::new(false)
+    }
+
+    fn new(color: bool) -> Styles {
+        let s = |style: Style| style.force_styling(color);
+        Styles {
+            ok: s(Style::new().green()),
+            warn: s(Style::new().yellow()),
+            fail: s(Style::new().red().bold()),
+            dim: s(Style::new().dim()),
+            bold: s(Style::new().bold()),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Output {
+    pub json: bool,
+    quiet: bool,
+    interactive: bool,
+    pub styles: Styles,
+    secrets: Arc<Mutex<Vec<Secret>>>,
+}
+
+impl Output {
+    pub fn new(json: bool, quiet: bool, no_color: bool) -> Output {
+        let stderr_tty = std::io::stderr().is_terminal();
+        let color = !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal() && !json;
+        Output { json, quiet, interactive: stderr_tty && !json, styles: Styles::new(color), secrets: Arc::default() }
+    }
+
+    /// Registers the secrets of the loaded configuration so nothing printed afterwards shows them.
+    pub fn set_secrets(&self, secrets: Vec<Secret>) {
+        if let Ok(mut guard) = self.secrets.lock() {
+            *guard = secrets;
+        }
+    }
+
+    pub fn redact(&self, text: &str) -> String {
+        match self.secrets.lock() {
+            Ok(guard) => redact(text, guard.iter()),
+            Err(_) => text.to_string(),
+        }
+    }
+
+    /// A step or status line on stderr (people follow along; stdout stays clean for results).
+    pub fn info(&self, message: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", self.redact(message.as_ref()));
+        }
+    }
+
+    pub fn warn(&self, message: impl AsRef<str>) {
+        eprintln!("{} {}", self.styles.warn.apply_to("warning:"), self.redact(message.as_ref()));
+    }
+
+    /// Prints a command's result and returns its exit code.
+    pub fn report<R: Report>(&self, report: &R) -> Exit {
+        if self.json {
+            self.print_json(report);
+        } else {
+            let text = self.redact(&report.human(&self.styles));
+            let mut stdout = std::io::stdout().lock();
+            let _ = write!(stdout, "{text}");
+            if !text.ends_with('\n') && !text.is_empty() {
+                let _ = writeln!(stdout);
+            }
+        }
+        report.exit()
+    }
+
+    pub fn print_json<T: Serialize + ?Sized>(&self, value: &T) {
+        let text = serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+        println!("{}", self.redact(&text));
+    }
+
+    pub fn error(&self, err: &Error) {
+        let message = self.redact(&err.to_string());
+        let hint = err.hint().map(|h| self.redact(h));
+        if self.json {
+            self.print_json(&serde_json::json!({
+                "error": { "kind": err.kind(), "message": message, "hint": hint, "exit_code": err.exit() as u8 }
+            }));
+        }
+        eprintln!("{} {message}", self.styles.fail.apply_to("error:"));
+        if let Some(hint) = hint {
+            eprintln!("  {} {hint}", self.styles.dim.apply_to("hint:"));
+        }
+    }
+
+    /// A live line for work that takes more than a moment. On a terminal it spins; elsewhere (CI
+    /// logs, `--json`) it prints one line when it starts and one when it ends.
+    pub fn progress(&self, message: impl Into<String>) -> Progress {
+        let message = message.into();
+        let bar = if self.interactive && !self.quiet {
+            let bar = ProgressBar::new_spinner();
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+            if let Ok(style) = ProgressStyle::with_template("{spinner:.cyan} {msg} {elapsed:.dim}") {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar.set_message(self.redact(&message));
+            Some(bar)
+        } else {
+            self.info(format!("{message} ..."));
+            None
+        };
+        Progress { out: self.clone(), bar, message, started: Instant::now() }
+    }
+}
+
+pub struct Progress {
+    out: Output,
+    bar: Option<ProgressBar>,
+    message: String,
+    started: Instant,
+}
+
+impl Progress {
+    pub fn update(&self, detail: impl AsRef<str>) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(self.out.redact(&format!("{} ({})", self.message, detail.as_ref())));
+        }
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    pub fn finish(self, outcome: impl AsRef<str>) {
+        self.end(&self.out.styles.ok, "✓", outcome.as_ref());
+    }
+
+    pub fn fail(self, outcome: impl AsRef<str>) {
+        self.end(&self.out.styles.fail, "✗", outcome.as_ref());
+    }
+
+    fn end(&self, style: &Style, mark: &str, outcome: &str) {
+        let line = format!(
+            "{} {}: {} {}",
+            style.apply_to(mark),
+            self.message,
+            outcome,
+            self.out.styles.dim.apply_to(format!("({:.1}s)", self.started.elapsed().as_secs_f64()))
+        );
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        self.out.info(line);
+    }
+}
