@@ -5,6 +5,7 @@
 
 pub mod checks;
 pub mod cli;
+pub mod clients;
 pub mod commands;
 pub mod context;
 pub mod envfile;

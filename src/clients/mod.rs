@@ -1,0 +1,7 @@
+//! One typed client per external system. Each turns transport and API failures into
+//! [`crate::error::Error::Service`] with the system's name and a hint, and never puts a secret in
+//! an error message.
+
+pub mod clickhouse;
+pub mod http;
+pub mod postgres;
