@@ -5,8 +5,8 @@
 # Every airflow process runs through tests/stack/airflow/airflow-cli.sh, which loads
 # $OLMIS_STACK_RUN/stack.env (when present) and $OLMIS_STACK_RUN/airflow/airflow.env and puts
 # $OLMIS_REPO/target/debug on PATH (DAG tasks call olmisctl); OLMIS_STACK_ENV_FILE names stack.env
-# for tasks that want to re-read it. Sourced by tests/stack/stack.sh. Stop: the default (TERM to the
-# three processes; the scheduler ends its LocalExecutor workers).
+# for tasks that want to re-read it. Sourced by tests/stack/stack.sh. Stop: TERM to the three
+# processes (the scheduler ends its LocalExecutor workers), then leftovers of their process groups.
 
 # Top-level pins; tests/stack/airflow/constraints.txt pins the whole tree as measured (the upstream
 # constraints files live on GitHub, which these machines cannot reach).
@@ -85,6 +85,23 @@ _airflow_migrate() {
   echo "$want" > "$marker"
 }
 
+# _airflow_reap PROC...: end what is left of the process groups of the recorded (dead) PROCs: after
+# a kill -9 of the scheduler its LocalExecutor workers live on, orphaned, in its process group
+# (stack_start_bg makes each process a group leader, so the group id is the recorded PID).
+_airflow_reap() {
+  local proc pg p
+  for proc in "$@"; do
+    stack_pid_alive airflow "$proc" && continue
+    pg=$(stack_pid airflow "$proc" 2>/dev/null) || continue
+    [[ $pg =~ ^[0-9]+$ ]] || continue
+    for p in $(pgrep -g "$pg" 2>/dev/null); do
+      if tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q airflow; then
+        kill -KILL "$p" 2>/dev/null || true
+      fi
+    done
+  done
+}
+
 airflow_start() {
   local dir cli port
   dir=$(_airflow_dir); cli=$(_airflow_cli); port=$(_airflow_port)
@@ -104,6 +121,7 @@ airflow_start() {
   if ! stack_pid_alive airflow api-server; then
     _stack_port_free "$port" || stack_die "airflow: 127.0.0.1:$port is already in use"
   fi
+  _airflow_reap api-server scheduler dag-processor
   local base=(env "OLMIS_STACK_RUN=$(_airflow_run_dir)" "OLMIS_REPO=$OLMIS_REPO" "$cli")
   stack_start_bg airflow api-server "$dir/api-server.log" "${base[@]}" api-server \
     --host 127.0.0.1 --port "$port" --workers 1
@@ -126,4 +144,20 @@ airflow_env() {
   echo "AIRFLOW_URL=$(_airflow_url)"
   echo "AIRFLOW_ADMIN_USER=admin"
   echo "AIRFLOW_ADMIN_PASSWORD=$(airflow_admin_password)"
+}
+
+airflow_stop() {
+  local pgs=() proc pg p
+  for proc in api-server scheduler dag-processor; do   # group ids = recorded PIDs (see _airflow_reap)
+    pg=$(stack_pid airflow "$proc" 2>/dev/null) && [[ $pg =~ ^[0-9]+$ ]] && pgs+=("$pg")
+  done
+  stack_stop_svc airflow
+  for pg in "${pgs[@]}"; do
+    for p in $(pgrep -g "$pg" 2>/dev/null); do
+      if tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q airflow; then
+        kill -KILL "$p" 2>/dev/null || true
+      fi
+    done
+  done
+  return 0
 }

@@ -64,6 +64,22 @@ _docker_bridge() {
     || stack_die "docker: cannot create bridge $DOCKER_STACK_BRIDGE"
 }
 
+# _docker_clear_stale PIDFILE NAME: after a crash (kill -9) the pid file names a dead process or a
+# zombie not yet reaped, which dockerd would take for a running daemon/containerd: remove it. Dies
+# if it names a live NAME process, which this stack did not record (someone else's on this run dir).
+_docker_clear_stale() {
+  local f=$1 name=$2 pid state
+  [ -f "$f" ] || return 0
+  pid=$(head -n1 "$f" 2>/dev/null)
+  if [[ $pid =~ ^[0-9]+$ ]] && [ -r "/proc/$pid/stat" ]; then
+    state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $1}')
+    if [ "$state" != Z ] && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q "$name"; then
+      stack_die "docker: $name (pid $pid, from $f) is running but not recorded by the stack"
+    fi
+  fi
+  rm -f "$f"
+}
+
 docker_start() {
   local dir
   dir=$(_docker_dir)
@@ -71,6 +87,8 @@ docker_start() {
   command -v dockerd >/dev/null || stack_die "docker is not installed (run docker_install)"
   mkdir -p "$dir/data" "$dir/exec"
   _docker_bridge
+  _docker_clear_stale "$dir/dockerd.pid" dockerd
+  _docker_clear_stale "$dir/exec/containerd/containerd.pid" containerd
   rm -f "$dir/docker.sock"
   # PATH: dockerd finds containerd, containerd-shim-runc-v2, runc and docker-proxy there
   stack_start_bg docker dockerd "$dir/dockerd.log" env PATH=/usr/sbin:/usr/bin:/sbin:/bin \
