@@ -47,6 +47,10 @@ pub enum Kind {
     /// Comma-separated items (topics, paths, URLs, refs).
     List,
     Path,
+    /// A database or table name usable unquoted in SQL: letters, digits and `_`, not starting with a digit.
+    Identifier,
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
 }
 
 /// How `olmisctl init` fills an empty secret.
@@ -158,6 +162,20 @@ pub const VARS: &[Var] = &[
         "Topics to land (default: clickhouse/config/topics.yaml, else derived from the allowlist)",
     ),
     var("RAW_TTL_DAYS", ClickHouse, Some("0"), Number, "Days to keep raw events; 0 keeps them forever"),
+    var(
+        "CLICKHOUSE_RAW_DATABASE",
+        ClickHouse,
+        Some("raw"),
+        Identifier,
+        "ClickHouse database of the raw CDC event tables (`events_<schema>_<table>`)",
+    ),
+    var(
+        "CLICKHOUSE_CURATED_DATABASE",
+        ClickHouse,
+        Some("curated"),
+        Identifier,
+        "ClickHouse database of the dbt marts (staging models go to `<it>_staging`)",
+    ),
     var("SUPERSET_URL", Superset, Some("http://localhost:8088"), Url, "Superset URL"),
     var("SUPERSET_ADMIN_USER", Superset, Some("admin"), Text, "Superset admin user"),
     secret("SUPERSET_ADMIN_PASSWORD", Superset, Generate::Alphanumeric(24), "Superset admin password"),
@@ -209,8 +227,21 @@ pub const VARS: &[Var] = &[
     var("ANALYTICS_EXTENSION_GIT_REFS", Packages, None, List, "Refs of the extension packages, in the same order"),
     secret("GIT_TOKEN", Packages, Generate::No, "Token for HTTPS Git access (never written to .git/config)"),
     var("OLMIS_DBT", Dbt, None, Path, "dbt executable (default: `dbt` on PATH)"),
-    var("DBT_SELECT", Dbt, None, Text, "dbt selector for builds (default: the core package)"),
+    var(
+        "DBT_SELECT",
+        Dbt,
+        None,
+        Text,
+        "dbt selector for `dbt-build` and `dbt-test` (default: the core package and the extensions)",
+    ),
     var("FRESHNESS_MAX_AGE_MINUTES", Dbt, Some("120"), Number, "Raw data older than this fails the freshness gate"),
+    var(
+        "DBT_AS_OF_DATE",
+        Dbt,
+        None,
+        Date,
+        "Day the stock status, stockout and reporting marts are computed for, `YYYY-MM-DD` (default: today)",
+    ),
     var("KAFKA_HOST_PORT", HostPorts, Some("9094"), Port, "Host port of Kafka's external listener"),
     var("CONNECT_HOST_PORT", HostPorts, Some("8083"), Port, "Host port of Kafka Connect"),
     var("KAFKA_UI_HOST_PORT", HostPorts, Some("8090"), Port, "Host port of kafka-ui"),
