@@ -40,7 +40,12 @@ pub enum VerifyTarget {
     All,
 }
 
-pub async fn run(args: VerifyArgs, _ctx: &Ctx) -> Result<Exit> {
-    let name = args.target.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
-    super::not_implemented(&format!("verify {name}"))
+pub async fn run(args: VerifyArgs, ctx: &Ctx) -> Result<Exit> {
+    match args.target {
+        VerifyTarget::Dbt => Ok(ctx.out.report(&crate::dbt::verify::check(&ctx.settings).await)),
+        other => {
+            let name = other.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
+            super::not_implemented(&format!("verify {name}"))
+        }
+    }
 }

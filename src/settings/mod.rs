@@ -332,7 +332,11 @@ impl Parser<'_> {
                 if ok { Ok(()) } else { Err(bad("letters, digits and '_', not starting with a digit")) }
             }
             Kind::Date => {
-                if is_iso_date(value) { Ok(()) } else { Err(bad("a date as YYYY-MM-DD, e.g. 2024-12-31")) }
+                if is_iso_date(value) {
+                    Ok(())
+                } else {
+                    Err(bad("a date as YYYY-MM-DD, e.g. 2024-12-31"))
+                }
             }
             Kind::Port => match value.parse::<u16>() {
                 Ok(p) if p > 0 => Ok(()),
