@@ -12,6 +12,7 @@ pub mod envfile;
 pub mod error;
 pub mod output;
 pub mod settings;
+pub mod superset;
 
 use std::process::ExitCode;
 

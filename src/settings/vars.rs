@@ -160,6 +160,13 @@ pub const VARS: &[Var] = &[
     var("RAW_TTL_DAYS", ClickHouse, Some("0"), Number, "Days to keep raw events; 0 keeps them forever"),
     var("SUPERSET_URL", Superset, Some("http://localhost:8088"), Url, "Superset URL"),
     var("SUPERSET_ADMIN_USER", Superset, Some("admin"), Text, "Superset admin user"),
+    var(
+        "SUPERSET_CLICKHOUSE_URL",
+        Superset,
+        None,
+        Url,
+        "ClickHouse HTTP interface as Superset reaches it; the imported database's host and port (default: CLICKHOUSE_URL)",
+    ),
     secret("SUPERSET_ADMIN_PASSWORD", Superset, Generate::Alphanumeric(24), "Superset admin password"),
     secret("SUPERSET_SECRET_KEY", Superset, Generate::Alphanumeric(64), "Superset's Flask SECRET_KEY"),
     secret(
