@@ -5,3 +5,4 @@
 pub mod clickhouse;
 pub mod http;
 pub mod postgres;
+pub mod superset;

@@ -5,5 +5,6 @@
 pub mod bundle;
 pub mod check;
 pub mod export;
+pub mod sources;
 pub mod tree;
 pub mod yaml;
