@@ -283,10 +283,10 @@ mod tests {
     #[test]
     fn secrets_are_empty_in_env_example() {
         for line in include_str!("../../.env.example").lines() {
-            if let Some((name, value)) = line.split_once('=') {
-                if lookup(name.trim()).is_some_and(|v| v.secret) {
-                    assert!(value.trim().is_empty(), "{name} must be empty in .env.example");
-                }
+            if let Some((name, value)) = line.split_once('=')
+                && lookup(name.trim()).is_some_and(|v| v.secret)
+            {
+                assert!(value.trim().is_empty(), "{name} must be empty in .env.example");
             }
         }
     }
