@@ -7,3 +7,4 @@ pub mod clickhouse;
 pub mod http;
 pub mod postgres;
 pub mod superset;
+pub mod webdriver;

@@ -21,6 +21,9 @@ use crate::superset::tree::AssetKind;
 
 pub const SERVICE: &str = "superset";
 
+/// Superset's largest list page.
+const PAGE_SIZE: usize = 100;
+
 /// Where Superset's own error detail ends up when its answer doesn't carry it.
 const LOG_HINT: &str = "Superset's log has the detail (`olmisctl logs superset` in compose mode)";
 
@@ -199,12 +202,28 @@ impl Superset {
 
     /// Every object of `kind` whose `column` equals `value`.
     pub async fn list(&self, kind: AssetKind, column: &str, value: &str) -> Result<Vec<Object>> {
+        let filter = format!("filters:!((col:{column},opr:eq,value:'{}')),", rison_escape(value));
+        self.page(kind, &filter, 0).await
+    }
+
+    /// Every object of `kind` (page by page: one request per 100 objects).
+    pub async fn all(&self, kind: AssetKind) -> Result<Vec<Object>> {
+        let mut objects = Vec::new();
+        for page in 0.. {
+            let batch = self.page(kind, "", page).await?;
+            let done = batch.len() < PAGE_SIZE;
+            objects.extend(batch);
+            if done {
+                break;
+            }
+        }
+        Ok(objects)
+    }
+
+    async fn page(&self, kind: AssetKind, filter: &str, page: usize) -> Result<Vec<Object>> {
         let title = kind.title_field();
         let extra = if kind == AssetKind::Dashboard { ",published,slug" } else { "" };
-        let q = format!(
-            "(columns:!(id,uuid,{title}{extra}),filters:!((col:{column},opr:eq,value:'{}')),page_size:100)",
-            rison_escape(value)
-        );
+        let q = format!("(columns:!(id,uuid,{title}{extra}),{filter}page:{page},page_size:{PAGE_SIZE})");
         let body = self.get_json(&format!("api/v1/{}/", kind.resource()), &[("q", q)]).await?;
         let items = body.get("result").and_then(Value::as_array).cloned().unwrap_or_default();
         Ok(items
@@ -246,7 +265,7 @@ impl Superset {
 }
 
 /// The database's own words from Superset's wrapped driver error (`DB::Exception: ...`).
-fn database_error(message: &str) -> String {
+pub fn database_error(message: &str) -> String {
     let core = match message.find("DB::Exception: ") {
         Some(start) => {
             let rest = &message[start + "DB::Exception: ".len()..];

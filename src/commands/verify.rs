@@ -19,6 +19,9 @@ pub struct VerifyArgs {
     /// (superset) Open each dashboard in headless Chromium and check every chart rendered
     #[arg(long)]
     pub render: bool,
+    /// (superset --render) Folder for one screenshot per dashboard [default: <temp dir>/olmisctl-superset-render]
+    #[arg(long, value_name = "DIR")]
+    pub screenshots: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -47,6 +50,14 @@ pub async fn run(args: VerifyArgs, ctx: &Ctx) -> Result<Exit> {
     if args.target == VerifyTarget::Airflow {
         let timeout = std::time::Duration::from_secs(args.run_timeout);
         let report = crate::airflow::verify(ctx, args.trigger, timeout).await?;
+        return Ok(ctx.out.report(&report));
+    }
+    if args.target == VerifyTarget::Superset {
+        let screenshots = match &args.screenshots {
+            Some(dir) => ctx.settings.project_dir.join(dir),
+            None => std::env::temp_dir().join("olmisctl-superset-render"),
+        };
+        let report = crate::superset::verify::verify(ctx, args.render, &screenshots).await?;
         return Ok(ctx.out.report(&report));
     }
     let name = args.target.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();

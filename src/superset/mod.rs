@@ -5,6 +5,8 @@
 pub mod bundle;
 pub mod check;
 pub mod export;
+pub mod render;
 pub mod sources;
 pub mod tree;
+pub mod verify;
 pub mod yaml;
