@@ -79,7 +79,8 @@ fn curl(args: &[&str], path: &str) -> Value {
     let url = format!("{}/{path}", stack().get("SUPERSET_URL").trim_end_matches('/'));
     let out = StdCommand::new("curl").args(["-sS", "-m", "60"]).args(args).arg(&url).output().expect("curl runs");
     let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(&text).unwrap_or_else(|_| panic!("{url} did not answer JSON: {}", &text[..text.len().min(300)]))
+    serde_json::from_str(&text)
+        .unwrap_or_else(|_| panic!("{url} did not answer JSON: {}", &text[..text.len().min(300)]))
 }
 
 /// Every asset of a package: (kind folder, uuid, title, parsed document).
@@ -94,7 +95,15 @@ fn assets(package: &Path) -> Vec<(String, String, String, saphyr::YamlOwned)> {
             if path.is_dir() {
                 stack_dirs.push(path);
             } else if path.extension().is_some_and(|e| e == "yaml") {
-                let kind = path.strip_prefix(&root).unwrap().components().next().unwrap().as_os_str().to_string_lossy().into_owned();
+                let kind = path
+                    .strip_prefix(&root)
+                    .unwrap()
+                    .components()
+                    .next()
+                    .unwrap()
+                    .as_os_str()
+                    .to_string_lossy()
+                    .into_owned();
                 let doc = saphyr::YamlOwned::load_from_str(&std::fs::read_to_string(&path).unwrap()).unwrap().remove(0);
                 let title_key = match kind.as_str() {
                     "databases" => "database_name",
@@ -136,9 +145,11 @@ impl Copy {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_path_buf();
         for package in [CORE, MALAWI] {
-            copy_tree(&repo().join("examples").join(package).join("superset"), &root.join(package).join("superset"), &|text| {
-                rewrite(text, &tag, &ch_db)
-            });
+            copy_tree(
+                &repo().join("examples").join(package).join("superset"),
+                &root.join(package).join("superset"),
+                &|text| rewrite(text, &tag, &ch_db),
+            );
         }
         Copy { _dir: dir, root, tag, ch_db }
     }
@@ -169,7 +180,8 @@ impl Copy {
                     .unwrap()
                     .iter()
                     .map(|c| {
-                        let get = |k: &str| c.as_mapping_get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+                        let get =
+                            |k: &str| c.as_mapping_get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
                         (get("column_name"), if get("type").is_empty() { "String".into() } else { get("type") })
                     })
                     .collect();
@@ -180,7 +192,11 @@ impl Copy {
                     self.ch_db,
                     defs.join(", ")
                 ));
-                stack().clickhouse(&format!("INSERT INTO {}.{table} SELECT {} FROM numbers(24)", self.ch_db, values.join(", ")));
+                stack().clickhouse(&format!(
+                    "INSERT INTO {}.{table} SELECT {} FROM numbers(24)",
+                    self.ch_db,
+                    values.join(", ")
+                ));
             }
         }
     }
@@ -300,7 +316,8 @@ fn imports_the_examples_core_then_malawi_and_reimport_changes_nothing() {
             .unwrap();
         assert!(out.status.success(), "import failed: {}{}", stdout(&out), stderr(&out));
         let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
-        let packages: Vec<&str> = report["imported"].as_array().unwrap().iter().map(|i| i["package"].as_str().unwrap()).collect();
+        let packages: Vec<&str> =
+            report["imported"].as_array().unwrap().iter().map(|i| i["package"].as_str().unwrap()).collect();
         assert_eq!(packages, vec![CORE, MALAWI], "import order");
         report
     };
@@ -320,15 +337,26 @@ fn imports_the_examples_core_then_malawi_and_reimport_changes_nothing() {
     let db_id = core[&db_uuid];
     let datasets = assets(&repo().join("examples").join(CORE)).iter().filter(|a| a.0 == "datasets").count()
         + assets(&repo().join("examples").join(MALAWI)).iter().filter(|a| a.0 == "datasets").count();
-    assert_eq!(probe.count("dataset", &format!("(col:database,opr:rel_o_m,value:{db_id})")), datasets as u64, "no duplicate datasets");
+    assert_eq!(
+        probe.count("dataset", &format!("(col:database,opr:rel_o_m,value:{db_id})")),
+        datasets as u64,
+        "no duplicate datasets"
+    );
     for (kind, uuid, _, doc) in assets(&repo().join("examples").join(CORE)) {
         if kind == "datasets" {
             let charts = assets(&repo().join("examples").join(CORE))
                 .iter()
-                .filter(|a| a.0 == "charts" && a.3.as_mapping_get("dataset_uuid").and_then(|v| v.as_str()) == Some(uuid.as_str()))
+                .filter(|a| {
+                    a.0 == "charts"
+                        && a.3.as_mapping_get("dataset_uuid").and_then(|v| v.as_str()) == Some(uuid.as_str())
+                })
                 .count();
             let id = core[&uuid];
-            assert_eq!(probe.count("chart", &format!("(col:datasource_id,opr:eq,value:{id})")), charts as u64, "no duplicate charts of {doc:?}");
+            assert_eq!(
+                probe.count("chart", &format!("(col:datasource_id,opr:eq,value:{id})")),
+                charts as u64,
+                "no duplicate charts of {doc:?}"
+            );
         }
         if kind == "dashboards" {
             let slug = doc.as_mapping_get("slug").and_then(|v| v.as_str()).unwrap();
@@ -350,10 +378,18 @@ fn the_database_password_comes_from_the_environment_and_leaks_nowhere() {
     // Listing schemas makes Superset connect to ClickHouse with what it stored: ClickHouse
     // accepts only the right password.
     let schemas = probe.get(&format!("api/v1/database/{db_id}/schemas/?q=(force:!t)"));
-    let names: Vec<&str> = schemas["result"].as_array().unwrap_or_else(|| panic!("{schemas}")).iter().filter_map(Value::as_str).collect();
+    let names: Vec<&str> =
+        schemas["result"].as_array().unwrap_or_else(|| panic!("{schemas}")).iter().filter_map(Value::as_str).collect();
     assert!(names.contains(&copy.ch_db.as_str()), "Superset connected with the stored password: {schemas}");
-    let uri = probe.get(&format!("api/v1/database/{db_id}/connection"))["result"]["sqlalchemy_uri"].as_str().unwrap().to_string();
-    assert_eq!(uri, format!("clickhousedb://olmis:XXXXXXXXXX@127.0.0.1:28123/{}", copy.ch_db), "address as Superset sees it");
+    let uri = probe.get(&format!("api/v1/database/{db_id}/connection"))["result"]["sqlalchemy_uri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        uri,
+        format!("clickhousedb://olmis:XXXXXXXXXX@127.0.0.1:28123/{}", copy.ch_db),
+        "address as Superset sees it"
+    );
 
     // Nowhere: the command's output, Git, Superset's log, an export.
     assert!(!stdout(&out).contains(password) && !stderr(&out).contains(password));
@@ -379,33 +415,56 @@ fn export_then_import_round_trips() {
 
     // Into the package it came from: every file is byte-identical.
     let slug = format!("olmis-stock-overview-{}", copy.tag);
-    let out = copy.olmisctl().args(["--json", "superset-export", "--dashboard", &slug, "--to"]).arg(copy.package(CORE)).output().unwrap();
+    let out = copy
+        .olmisctl()
+        .args(["--json", "superset-export", "--dashboard", &slug, "--to"])
+        .arg(copy.package(CORE))
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let changes: Vec<&str> = report["files"].as_array().unwrap().iter().map(|f| f["change"].as_str().unwrap()).collect();
+    let changes: Vec<&str> =
+        report["files"].as_array().unwrap().iter().map(|f| f["change"].as_str().unwrap()).collect();
     assert!(changes.len() >= 6 && changes.iter().all(|c| *c == "unchanged"), "{report}");
 
     // Into a new package: stable names, no ids, password masked; importing it gives the same objects.
     let fresh = tempfile::tempdir().unwrap();
     let export = |dir: &Path| {
-        let out = copy.olmisctl().env("ANALYTICS_CORE_PATH", dir).env("ANALYTICS_EXTENSIONS_PATHS", "")
-            .args(["superset-export", "--dashboard", &slug, "--to"]).arg(dir).output().unwrap();
+        let out = copy
+            .olmisctl()
+            .env("ANALYTICS_CORE_PATH", dir)
+            .env("ANALYTICS_EXTENSIONS_PATHS", "")
+            .args(["superset-export", "--dashboard", &slug, "--to"])
+            .arg(dir)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     };
     export(fresh.path());
     let exported = assets(fresh.path());
     let kinds: Vec<&str> = exported.iter().map(|a| a.0.as_str()).collect();
-    assert!(kinds.contains(&"databases") && kinds.contains(&"datasets") && kinds.contains(&"charts") && kinds.contains(&"dashboards"));
+    assert!(
+        kinds.contains(&"databases")
+            && kinds.contains(&"datasets")
+            && kinds.contains(&"charts")
+            && kinds.contains(&"dashboards")
+    );
     let assets_dir = fresh.path().join("superset/assets");
     assert!(assets_dir.join("dashboards/stock_overview.yaml").is_file());
     for (kind, uuid, title, _) in &exported {
-        assert_eq!(before.get(uuid).is_some(), true, "{kind} {title} exported with its UUID");
+        assert!(before.contains_key(uuid), "{kind} {title} exported with its UUID");
     }
     let all_text: String = walk_text(&assets_dir);
     assert!(all_text.contains("XXXXXXXXXX") && !all_text.contains(stack().get("CLICKHOUSE_PASSWORD")));
     assert!(!all_text.contains("__table") && !all_text.contains("slice_id"), "instance ids stripped");
-    let out = copy.olmisctl().env("ANALYTICS_CORE_PATH", fresh.path()).env("ANALYTICS_EXTENSIONS_PATHS", "")
-        .arg("superset-import").arg(fresh.path()).output().unwrap();
+    let out = copy
+        .olmisctl()
+        .env("ANALYTICS_CORE_PATH", fresh.path())
+        .env("ANALYTICS_EXTENSIONS_PATHS", "")
+        .arg("superset-import")
+        .arg(fresh.path())
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     let after = assert_imported(&probe, fresh.path());
     for (uuid, id) in &after {
@@ -442,7 +501,10 @@ fn broken_bundles_fail_clearly_and_import_nothing() {
     assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("superset.reference") && text.contains("malawi_stock_status_by_region.yaml"), "{text}");
-    assert!(text.contains("00000000-0000-4000-8000-00000000dead") && stderr(&out).contains("nothing was imported"), "{text}");
+    assert!(
+        text.contains("00000000-0000-4000-8000-00000000dead") && stderr(&out).contains("nothing was imported"),
+        "{text}"
+    );
     for (kind, uuid, title, _) in assets(&copy.package(CORE)).into_iter().chain(assets(&copy.package(MALAWI))) {
         assert!(probe.find(resource(&kind), "uuid", &uuid).is_empty(), "{kind} {title} was imported");
     }
@@ -468,7 +530,8 @@ fn broken_bundles_fail_clearly_and_import_nothing() {
 #[test]
 fn a_wrong_admin_password_is_an_authentication_error() {
     let copy = Copy::new("ss_auth");
-    let out = copy.olmisctl().env("SUPERSET_ADMIN_PASSWORD", "not-the-password-123").arg("superset-import").output().unwrap();
+    let out =
+        copy.olmisctl().env("SUPERSET_ADMIN_PASSWORD", "not-the-password-123").arg("superset-import").output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}{}", stdout(&out), stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("superset: authentication failed for user \"admin\""), "{err}");
@@ -483,8 +546,14 @@ fn verify_finds_everything_and_every_chart_renders_data_in_chromium() {
     let out = copy.olmisctl().arg("superset-import").output().unwrap();
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     let shots = repo().join("target/test-artifacts/superset");
-    let out = copy.olmisctl().args(["--json", "verify", "superset", "--render", "--screenshots"]).arg(&shots).output().unwrap();
-    let report: Value = serde_json::from_str(&stdout(&out)).unwrap_or_else(|_| panic!("{}{}", stdout(&out), stderr(&out)));
+    let out = copy
+        .olmisctl()
+        .args(["--json", "verify", "superset", "--render", "--screenshots"])
+        .arg(&shots)
+        .output()
+        .unwrap();
+    let report: Value =
+        serde_json::from_str(&stdout(&out)).unwrap_or_else(|_| panic!("{}{}", stdout(&out), stderr(&out)));
     assert_eq!(out.status.code(), Some(0), "{report:#}");
     let checks = report["checks"].as_array().unwrap();
     let names: Vec<&str> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
@@ -509,7 +578,14 @@ fn verify_finds_everything_and_every_chart_renders_data_in_chromium() {
     // With the marts gone, verify fails and says which tables.
     let table = format!("{}.mart_stockouts_{}", copy.ch_db, copy.tag);
     stack().clickhouse(&format!("DROP TABLE {table}"));
-    let out = copy.olmisctl().args(["verify", "superset"]).output().unwrap();
+    let out = copy.olmisctl().args(["verify", "superset", "--render", "--screenshots"]).arg(&shots).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stdout(&out).contains(&format!("FAIL table {table}")), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains(&format!("FAIL table {table}")), "{text}");
+    let render = text.lines().find(|l| l.contains("render Stock overview")).unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        render.contains("FAIL") && render.contains("\"Stockout days by region\"") && render.contains("mart_stockouts"),
+        "{render}"
+    );
+    assert!(text.contains("PASS render Consumption and reporting"), "{text}");
 }

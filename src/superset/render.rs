@@ -1,5 +1,6 @@
 //! Opens dashboards in headless Chromium as a user would and reads back, per chart, whether it
-//! rendered data, showed an error, or came back empty; keeps a screenshot per dashboard.
+//! rendered data, showed an error, or came back empty; keeps a screenshot per dashboard. Charts are
+//! forced past Superset's result cache, so what shows is what the marts hold now.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -82,7 +83,12 @@ pub async fn render(settings: &Settings, targets: &[Target], screenshots: &Path)
     result
 }
 
-async fn render_all(browser: &Browser, settings: &Settings, targets: &[Target], screenshots: &Path) -> Result<Vec<Rendered>> {
+async fn render_all(
+    browser: &Browser,
+    settings: &Settings,
+    targets: &[Target],
+    screenshots: &Path,
+) -> Result<Vec<Rendered>> {
     let base = &settings.superset.url;
     let join = |path: &str| base.join(path).map_err(|e| Error::usage(format!("bad SUPERSET_URL: {e}")));
     browser.goto(&join("login/")?).await?;
@@ -100,7 +106,7 @@ async fn render_all(browser: &Browser, settings: &Settings, targets: &[Target], 
     }
     let mut rendered = Vec::new();
     for target in targets {
-        browser.goto(&join(&format!("superset/dashboard/{}/?standalone=1", target.id))?).await?;
+        browser.goto(&join(&format!("superset/dashboard/{}/?standalone=1&force=true", target.id))?).await?;
         let started = Instant::now();
         let charts = loop {
             tokio::time::sleep(Duration::from_millis(500)).await;
@@ -115,7 +121,12 @@ async fn render_all(browser: &Browser, settings: &Settings, targets: &[Target], 
         tokio::time::sleep(Duration::from_millis(800)).await;
         let screenshot = screenshots.join(format!("{}.png", target.file_stem));
         browser.screenshot(&screenshot).await?;
-        rendered.push(Rendered { title: target.title.clone(), charts, expected_charts: target.expected_charts, screenshot });
+        rendered.push(Rendered {
+            title: target.title.clone(),
+            charts,
+            expected_charts: target.expected_charts,
+            screenshot,
+        });
     }
     Ok(rendered)
 }

@@ -23,7 +23,9 @@ pub async fn verify(ctx: &Ctx, render: bool, screenshots: &Path) -> Result<Check
     let mut checks = Vec::new();
     let mut superset = Superset::new(settings)?;
     if let Err(e) = superset.health().await {
-        checks.push(Check::fail("health", e.to_string()).with_hint("start Superset (`olmisctl up`) and check SUPERSET_URL"));
+        checks.push(
+            Check::fail("health", e.to_string()).with_hint("start Superset (`olmisctl up`) and check SUPERSET_URL"),
+        );
         return Ok(CheckReport::new(title, checks));
     }
     checks.push(Check::pass("health", "GET /health answers OK"));
@@ -106,7 +108,9 @@ pub async fn verify(ctx: &Ctx, render: bool, screenshots: &Path) -> Result<Check
         let name = format!("connection {}", object.title);
         checks.push(match superset.test_stored_connection(object.id).await? {
             Ok(()) => Check::pass(name, "Superset connects with its stored address and password"),
-            Err(reason) => Check::fail(name, format!("Superset cannot connect: {reason}")).with_hint(connection_hint(&reason)),
+            Err(reason) => {
+                Check::fail(name, format!("Superset cannot connect: {reason}")).with_hint(connection_hint(&reason))
+            }
         });
     }
 
@@ -194,10 +198,14 @@ async fn table_checks(ctx: &Ctx, trees: &[AssetTree]) -> Vec<Check> {
                     let missing: Vec<&str> =
                         dataset.columns.iter().filter(|c| !row.columns.contains(c)).map(String::as_str).collect();
                     if !missing.is_empty() {
-                        Check::fail(name, format!("the dataset's column(s) {} are not in the table", missing.join(", ")))
-                            .with_hint("align the dataset YAML with the dbt model (charts on these columns fail)")
+                        Check::fail(
+                            name,
+                            format!("the dataset's column(s) {} are not in the table", missing.join(", ")),
+                        )
+                        .with_hint("align the dataset YAML with the dbt model (charts on these columns fail)")
                     } else if row.rows == Some(0.0) {
-                        Check::warn(name, "exists but has no rows yet").with_hint("run `olmisctl dbt-build` after data arrived")
+                        Check::warn(name, "exists but has no rows yet")
+                            .with_hint("run `olmisctl dbt-build` after data arrived")
                     } else {
                         let rows = row.rows.map(|r| format!("{} rows, ", r as u64)).unwrap_or_default();
                         Check::pass(name, format!("{rows}{} columns", row.columns.len()))
@@ -208,7 +216,12 @@ async fn table_checks(ctx: &Ctx, trees: &[AssetTree]) -> Vec<Check> {
         .collect()
 }
 
-async fn render_checks(ctx: &Ctx, trees: &[AssetTree], found: &BTreeMap<String, Object>, screenshots: &Path) -> Vec<Check> {
+async fn render_checks(
+    ctx: &Ctx,
+    trees: &[AssetTree],
+    found: &BTreeMap<String, Object>,
+    screenshots: &Path,
+) -> Vec<Check> {
     let targets: Vec<Target> = trees
         .iter()
         .flat_map(|t| t.of_kind(AssetKind::Dashboard))
@@ -222,7 +235,9 @@ async fn render_checks(ctx: &Ctx, trees: &[AssetTree], found: &BTreeMap<String, 
         })
         .collect();
     if targets.is_empty() {
-        return vec![Check::fail("render", "no imported dashboard to open").with_hint("run `olmisctl superset-import`")];
+        return vec![
+            Check::fail("render", "no imported dashboard to open").with_hint("run `olmisctl superset-import`"),
+        ];
     }
     let progress = ctx.out.progress(format!("Rendering {} dashboard(s) in headless Chromium", targets.len()));
     match render::render(&ctx.settings, &targets, screenshots).await {
@@ -244,8 +259,9 @@ async fn render_checks(ctx: &Ctx, trees: &[AssetTree], found: &BTreeMap<String, 
                     if problems.is_empty() {
                         Check::pass(name, format!("{} charts show data; {}", r.charts.len(), r.screenshot.display()))
                     } else {
-                        Check::fail(name, format!("{}; {}", problems.join("; "), r.screenshot.display()))
-                            .with_hint("open the dashboard in Superset to see the chart; empty marts need `olmisctl dbt-build`")
+                        Check::fail(name, format!("{}; {}", problems.join("; "), r.screenshot.display())).with_hint(
+                            "open the dashboard in Superset to see the chart; empty marts need `olmisctl dbt-build`",
+                        )
                     }
                 })
                 .collect()
