@@ -173,13 +173,11 @@ fn announce_init(ctx: &Ctx) {
     }
 }
 
-/// Prints the findings and stops before anything is imported.
+/// Prints the findings (exit 1) and stops before anything is imported.
 fn refuse(ctx: &Ctx, findings: Vec<Finding>) -> Result<Exit> {
-    let n = findings.len();
     let checks = findings
         .into_iter()
         .map(|f| Check::fail(f.location(), format!("[{}] {}", f.rule, f.message)).with_hint(f.hint))
         .collect();
-    ctx.out.report(&CheckReport::new("Superset assets are not valid; nothing was imported", checks));
-    Err(Error::Failed(format!("{n} problem(s) in the Superset assets; nothing was imported")))
+    Ok(ctx.out.report(&CheckReport::new("Superset assets are not valid; nothing was imported", checks)))
 }
