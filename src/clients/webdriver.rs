@@ -144,7 +144,10 @@ impl Browser {
 
     /// Ends the session, the browser and the driver, and removes the profile.
     pub async fn close(mut self) {
-        let _ = self.http.delete(self.session.clone()).send().await;
+        // chromedriver routes `DELETE /session/<id>` (no trailing slash); that call ends Chromium,
+        // which killing the driver alone would leave running.
+        let url = self.session.as_str().trim_end_matches('/').to_string();
+        let _ = self.http.delete(url).send().await;
         let _ = self.driver.kill().await;
         let _ = std::fs::remove_dir_all(&self.profile);
     }
