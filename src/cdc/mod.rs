@@ -11,6 +11,7 @@ pub mod register;
 pub mod snapshot;
 pub mod source_facts;
 pub mod template;
+pub mod verify;
 pub mod watchdog;
 
 use crate::settings::TableName;

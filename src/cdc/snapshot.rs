@@ -88,3 +88,60 @@ pub fn describe(progress: &SignalProgress) -> String {
         SignalProgress::Finished => "finished".into(),
     }
 }
+
+/// Snapshot windows Debezium has opened so far: it writes one row per chunk it reads into the
+/// signal table, so a count that did not move means the connector read nothing.
+async fn windows_opened(client: &Client) -> Result<i64> {
+    let row = client
+        .query_one(&format!("SELECT count(*) FROM {SIGNAL_TABLE} WHERE type = 'snapshot-window-open'"), &[])
+        .await
+        .map_err(|e| query_error(&format!("reading {SIGNAL_TABLE}"), &e))?;
+    Ok(row.get(0))
+}
+
+async fn any_rows(client: &Client, tables: &[TableName]) -> Result<bool> {
+    for t in tables {
+        // Names come from validated TableNames (lowercase identifiers), safe to interpolate.
+        let row = client
+            .query_one(&format!("SELECT EXISTS (SELECT 1 FROM {t})"), &[])
+            .await
+            .map_err(|e| query_error(&format!("reading {t}"), &e))?;
+        if row.get::<_, bool>(0) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Checks the tables are captured by the registered connector and published, then snapshots
+/// them incrementally and follows until done. The publication check is the caller's (preflight).
+pub async fn run_incremental(
+    connect: &Connect,
+    client: &Client,
+    connector: &str,
+    tables: &[TableName],
+    timeout: Duration,
+    on_progress: impl FnMut(&SignalProgress),
+) -> Result<Signal> {
+    let registered = connect.config(connector).await?.ok_or_else(|| {
+        Error::service(connect::SERVICE, format!("connector {connector} is not registered"))
+            .with_hint("olmisctl register-connector")
+    })?;
+    let captured = crate::settings::split_list(registered.get("table.include.list").map(String::as_str).unwrap_or(""));
+    let outside: Vec<String> = tables.iter().map(|t| t.to_string()).filter(|t| !captured.contains(t)).collect();
+    if !outside.is_empty() {
+        return Err(Error::usage(format!("not captured by connector {connector}: {}", outside.join(", ")))
+            .with_hint("add them to SOURCE_PG_TABLE_ALLOWLIST and run `olmisctl connector refresh`"));
+    }
+    let windows_before = windows_opened(client).await?;
+    let signal = send_execute_snapshot(client, tables).await?;
+    follow(connect, connector, &signal, timeout, on_progress).await?;
+    if windows_opened(client).await? == windows_before && any_rows(client, tables).await? {
+        return Err(Error::Failed(format!(
+            "connector {connector} acknowledged signal {} but read no rows of {}",
+            signal.id,
+            signal.tables.join(", ")
+        )));
+    }
+    Ok(signal)
+}

@@ -210,6 +210,16 @@ impl Connect {
         Ok(map.and_then(|mut m| m.remove(name)).map(|t| t.topics).unwrap_or_default())
     }
 
+    /// The configs the tasks run with (they follow a config PUT after a short delay).
+    pub async fn task_configs(&self, name: &str) -> Result<Vec<ConfigMap>> {
+        #[derive(Deserialize)]
+        struct Task {
+            config: ConfigMap,
+        }
+        let tasks: Vec<Task> = self.json(Method::GET, &format!("connectors/{}/tasks", seg(name)), None).await?;
+        Ok(tasks.into_iter().map(|t| t.config).collect())
+    }
+
     /// Deletes the connector; `false` when it did not exist.
     pub async fn delete(&self, name: &str) -> Result<bool> {
         match self.send(Method::DELETE, &format!("connectors/{}", seg(name)), None).await {

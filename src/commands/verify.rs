@@ -2,6 +2,7 @@
 
 use clap::{Args, ValueEnum};
 
+use crate::checks::CheckReport;
 use crate::context::Ctx;
 use crate::error::{Exit, Result};
 
@@ -40,7 +41,15 @@ pub enum VerifyTarget {
     All,
 }
 
-pub async fn run(args: VerifyArgs, _ctx: &Ctx) -> Result<Exit> {
-    let name = args.target.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
-    super::not_implemented(&format!("verify {name}"))
+pub async fn run(args: VerifyArgs, ctx: &Ctx) -> Result<Exit> {
+    match args.target {
+        VerifyTarget::Cdc => {
+            let checks = crate::cdc::verify::checks(&ctx.settings, &ctx.out).await?;
+            Ok(ctx.out.report(&CheckReport::new("verify cdc", checks)))
+        }
+        other => {
+            let name = other.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
+            super::not_implemented(&format!("verify {name}"))
+        }
+    }
 }
