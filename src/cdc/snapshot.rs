@@ -99,18 +99,14 @@ async fn windows_opened(client: &Client) -> Result<i64> {
     Ok(row.get(0))
 }
 
-async fn any_rows(client: &Client, tables: &[TableName]) -> Result<bool> {
-    for t in tables {
-        // Names come from validated TableNames (lowercase identifiers), safe to interpolate.
-        let row = client
-            .query_one(&format!("SELECT EXISTS (SELECT 1 FROM {t})"), &[])
-            .await
-            .map_err(|e| query_error(&format!("reading {t}"), &e))?;
-        if row.get::<_, bool>(0) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+/// The table has at least one row (a snapshot of an empty table reads nothing).
+pub async fn has_rows(client: &Client, table: &TableName) -> Result<bool> {
+    // TableName only holds lowercase identifiers: safe to interpolate.
+    let row = client
+        .query_one(&format!("SELECT EXISTS (SELECT 1 FROM {table})"), &[])
+        .await
+        .map_err(|e| query_error(&format!("reading {table}"), &e))?;
+    Ok(row.get(0))
 }
 
 /// Checks the tables are captured by the registered connector and published, then snapshots
@@ -136,7 +132,11 @@ pub async fn run_incremental(
     let windows_before = windows_opened(client).await?;
     let signal = send_execute_snapshot(client, tables).await?;
     follow(connect, connector, &signal, timeout, on_progress).await?;
-    if windows_opened(client).await? == windows_before && any_rows(client, tables).await? {
+    let mut any_rows = false;
+    for t in tables {
+        any_rows |= has_rows(client, t).await?;
+    }
+    if windows_opened(client).await? == windows_before && any_rows {
         return Err(Error::Failed(format!(
             "connector {connector} acknowledged signal {} but read no rows of {}",
             signal.id,

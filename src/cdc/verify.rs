@@ -41,7 +41,8 @@ pub async fn checks(settings: &Settings, out: &Output) -> Result<Vec<Check>> {
         }
     };
 
-    let Some(status) = connect.status(name).await? else {
+    let status = if connect.config(name).await?.is_some() { connect.status(name).await? } else { None };
+    let Some(status) = status else {
         checks.push(Check::fail("connector", format!("{name} is not registered")).with_hint("olmisctl register-connector"));
         return Ok(checks);
     };
@@ -70,11 +71,7 @@ pub async fn checks(settings: &Settings, out: &Output) -> Result<Vec<Check>> {
             continue;
         }
         let has_rows = match &client {
-            Some(c) => c
-                .query_one(&format!("SELECT EXISTS (SELECT 1 FROM {t})"), &[])
-                .await
-                .map(|r| r.get::<_, bool>(0))
-                .unwrap_or(true),
+            Some(c) => super::snapshot::has_rows(c, &t).await.unwrap_or(true),
             None => true,
         };
         if has_rows { missing.push(t.to_string()) } else { empty.push(t.to_string()) }

@@ -258,7 +258,28 @@ impl Connect {
         }
     }
 
+    /// Sends a request, retrying for up to ~15 s while the worker group rebalances (409, or 500
+    /// "a rebalance is expected"): every call here is safe to repeat.
     async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> std::result::Result<(StatusCode, String), ConnectError> {
+        let mut attempt = 0;
+        loop {
+            match self.send_once(method.clone(), path, body).await {
+                Err(ConnectError::Rebalancing(_)) if attempt < 30 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(ConnectError::Rebalancing(e)) => return Err(ConnectError::Other(e)),
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_once(
         &self,
         method: Method,
         path: &str,
@@ -290,9 +311,9 @@ impl Connect {
                 StatusCode::BAD_REQUEST => "the connector config was refused; `olmisctl verify cdc` checks the source",
                 _ => "`olmisctl logs kafka-connect` shows the worker's side",
             };
-            return Err(ConnectError::Other(
-                Error::service(SERVICE, self.redacted(&format!("{url} answered {status}: {message}"))).with_hint(hint),
-            ));
+            let err = Error::service(SERVICE, self.redacted(&format!("{url} answered {status}: {message}"))).with_hint(hint);
+            let rebalancing = status == StatusCode::CONFLICT || message.contains("rebalance");
+            return Err(if rebalancing { ConnectError::Rebalancing(err) } else { ConnectError::Other(err) });
         }
         Ok((status, text))
     }
@@ -313,6 +334,8 @@ impl Connect {
 
 enum ConnectError {
     NotFound(String),
+    /// The worker group is rebalancing: worth repeating the request shortly.
+    Rebalancing(Error),
     Other(Error),
 }
 
@@ -321,7 +344,7 @@ impl ConnectError {
         match self {
             ConnectError::NotFound(message) => Error::service(SERVICE, message)
                 .with_hint("is the connector registered? `olmisctl register-connector` registers it"),
-            ConnectError::Other(e) => e,
+            ConnectError::Rebalancing(e) | ConnectError::Other(e) => e,
         }
     }
 }

@@ -134,7 +134,8 @@ pub fn format_lsn(lsn: u64) -> String {
 }
 
 async fn status(ctx: &Ctx, connect: &Connect, name: &str) -> Result<Exit> {
-    let status = connect.status(name).await?;
+    // A deleted connector's status can linger for a while; its config can't.
+    let status = if connect.config(name).await?.is_some() { connect.status(name).await? } else { None };
     let (offset, topics) = if status.is_some() {
         (Some(offsets::read(&connect.offsets(name).await?)), connect.topics(name).await?)
     } else {
@@ -209,7 +210,19 @@ async fn refresh(ctx: &Ctx, connect: &Connect, name: &str, mode: RefreshMode, ye
     })?;
     let before: Vec<String> =
         crate::settings::split_list(registered.get("table.include.list").map(String::as_str).unwrap_or(""));
-    let new_tables: Vec<TableName> = config.tables().into_iter().filter(|t| !before.contains(&t.to_string())).collect();
+    let client = postgres::connect(&ctx.settings).await?;
+    let topics = connect.topics(name).await?;
+    let prefix = &ctx.settings.cdc.topic_prefix;
+    // New to the allowlist, or captured already but never read: a refresh that failed half-way
+    // (config applied, snapshot not done) is finished by the next one.
+    let mut new_tables = Vec::new();
+    for t in config.tables() {
+        let is_new = !before.contains(&t.to_string());
+        let unread = !topics.contains(&format!("{prefix}.{}.{}", t.schema, t.table)) && snapshot::has_rows(&client, &t).await?;
+        if is_new || unread {
+            new_tables.push(t);
+        }
+    }
     if mode != RefreshMode::Reset && new_tables.is_empty() && config.changed_keys(&registered).is_empty() {
         ctx.out.info(format!("connector {name} already captures every allowlisted table: nothing to refresh"));
         return Ok(Exit::Ok);
@@ -247,7 +260,6 @@ async fn refresh(ctx: &Ctx, connect: &Connect, name: &str, mode: RefreshMode, ye
     if new_tables.is_empty() {
         return Ok(ctx.out.report(&report(applied, Vec::new(), "no table new to the allowlist: nothing to snapshot".into())));
     }
-    let client = postgres::connect(&ctx.settings).await?;
     let names: Vec<String> = new_tables.iter().map(|t| t.to_string()).collect();
     let progress = ctx.out.progress(format!("Snapshotting {}", names.join(", ")));
     match snapshot::run_incremental(connect, &client, name, &new_tables, timeout, |p| progress.update(snapshot::describe(p)))

@@ -167,15 +167,20 @@ impl Watch<'_> {
     }
 
     async fn check(&mut self) -> Outcome {
-        let status = match self.connect.status(&self.name).await {
-            Ok(status) => status,
+        // The config is the truth about existence: a deleted connector's status can linger in
+        // the status topic (as UNASSIGNED) for a while.
+        let status = match self.connect.config(&self.name).await {
+            Ok(None) => return self.register_missing().await,
+            Ok(Some(_)) => self.connect.status(&self.name).await,
+            Err(e) => Err(e),
+        };
+        let status = match status {
+            Ok(Some(status)) => status,
+            Ok(None) => return self.settle("registered").await,
             Err(e) => {
                 self.emit("warn", "connect_unreachable", format!("{e}; retrying"));
                 return Outcome::Unreachable;
             }
-        };
-        let Some(status) = status else {
-            return self.register_missing().await;
         };
         match assess(&status) {
             Assessment::Healthy => {
