@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use clap::Args;
 use serde::Serialize;
 
+use crate::cdc::offsets::{self, SnapshotState};
 use crate::cdc::register;
 use crate::cdc::watchdog::{Assessment, Backoff, assess};
 use crate::cdc::{connector_config, source_facts};
@@ -214,7 +215,6 @@ impl Watch<'_> {
             self.emit("info", "backing_off", format!("next registration attempt in {secs}s"));
             return Outcome::Failing;
         }
-        self.backoff.attempted("register", Instant::now());
         let config = match connector_config::load(&self.ctx.settings) {
             Ok(config) => config,
             Err(e) => {
@@ -229,6 +229,8 @@ impl Watch<'_> {
                 return Outcome::Unreachable;
             }
         };
+        // Waiting for a source to come up is not a failed repair: only count attempts from here.
+        self.backoff.attempted("register", Instant::now());
         if found.fixes.iter().any(|f| f.permitted) {
             match register::apply_fixes(&self.ctx.settings, &config, &mut client, &found).await {
                 Ok((after, applied)) => {
@@ -251,7 +253,10 @@ impl Watch<'_> {
             return Outcome::Failing;
         }
         match register::put_if_changed(&self.connect, &self.name, &config).await {
-            Ok((applied, _)) => self.emit("info", "registered", format!("connector {}", applied.describe())),
+            Ok((applied, _)) => {
+                self.backoff.reset("register");
+                self.emit("info", "registered", format!("connector {}", applied.describe()));
+            }
             Err(e) => {
                 self.emit("error", "register_failed", hinted(&e));
                 return Outcome::Failing;
@@ -280,22 +285,54 @@ impl Watch<'_> {
         self.settle("restarted").await
     }
 
-    /// After a repair: `--once` waits to judge it; the loop judges it at the next check.
+    /// After a repair: `--once` waits to judge it; the loop judges it at the next check. Debezium
+    /// reports RUNNING while it retries internally, so a repair only counts once the slot is read.
     async fn settle(&mut self, after: &'static str) -> Outcome {
         if !self.once {
             return Outcome::Repaired;
         }
-        match register::wait_running(&self.connect, &self.name, SETTLE, |_| {}).await {
-            Ok(status) => {
-                self.emit("info", "running", format!("{after}: {}", register::describe_status(&status)));
-                self.backoff.reset("restart");
-                Outcome::Repaired
-            }
+        let started = Instant::now();
+        // The status still shows the state from before the repair for a moment.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let status = match register::wait_running(&self.connect, &self.name, SETTLE, |_| {}).await {
+            Ok(status) => status,
             Err(e) => {
                 self.emit("error", "still_failing", hinted(&e));
-                Outcome::Failing
+                return Outcome::Failing;
+            }
+        };
+        while started.elapsed() < SETTLE {
+            match self.slot_read().await {
+                Ok(true) => {
+                    self.emit("info", "running", format!("{after}: {}", register::describe_status(&status)));
+                    return Outcome::Repaired;
+                }
+                Ok(false) => tokio::time::sleep(Duration::from_secs(1)).await,
+                Err(e) => {
+                    self.emit("warn", "source_unreachable", hinted(&e));
+                    return Outcome::Unreachable;
+                }
             }
         }
+        let slot = &self.ctx.settings.source.slot_name;
+        self.emit(
+            "error",
+            "still_failing",
+            format!("{after}: tasks say RUNNING but slot {slot} is not read (Debezium is retrying; `olmisctl logs kafka-connect`)"),
+        );
+        Outcome::Failing
+    }
+
+    /// Whether the connector reads its slot. During the initial snapshot the slot is legitimately
+    /// idle (streaming starts afterwards), which counts as read.
+    async fn slot_read(&self) -> Result<bool> {
+        let snapshot = offsets::read(&self.connect.offsets(&self.name).await?).snapshot;
+        if matches!(snapshot, SnapshotState::Initial | SnapshotState::NoOffsets) {
+            return Ok(true);
+        }
+        let client = postgres::connect(&self.ctx.settings).await?;
+        let position = source_facts::slot_position(&client, &self.ctx.settings.source.slot_name).await?;
+        Ok(matches!(position, Some((true, _))))
     }
 
     /// A task can say RUNNING while reading nothing; the slot's `active` flag is the source's
@@ -305,23 +342,19 @@ impl Watch<'_> {
         let slot = self.ctx.settings.source.slot_name.clone();
         let checks = if self.once { 2 } else { 1 };
         for i in 0..checks {
-            let position = match postgres::connect(&self.ctx.settings).await {
-                Ok(client) => source_facts::slot_position(&client, &slot).await,
-                Err(e) => Err(e),
-            };
-            match position {
+            match self.slot_read().await {
                 Err(e) => {
                     self.emit("warn", "source_unreachable", format!("{}; cannot check slot {slot}", hinted(&e)));
                     return Outcome::Unreachable;
                 }
-                Ok(Some((true, _))) => {
+                Ok(true) => {
                     self.inactive_checks = 0;
                     if self.once || self.last != Some(Outcome::Healthy) {
-                        self.emit("info", "healthy", format!("connector and tasks RUNNING, slot {slot} active"));
+                        self.emit("info", "healthy", format!("connector and tasks RUNNING, slot {slot} read"));
                     }
                     return Outcome::Healthy;
                 }
-                Ok(_) => self.inactive_checks += 1,
+                Ok(false) => self.inactive_checks += 1,
             }
             if i + 1 < checks {
                 tokio::time::sleep(Duration::from_secs(5)).await;
