@@ -95,13 +95,26 @@ impl Cdc {
     /// Every Debezium event of a table's topic (tombstones skipped), as (op, before, after).
     fn events(&self, table: &str) -> Vec<(String, Value, Value)> {
         let out = StdCommand::new(stack().bin("kcat"))
-            .args(["-b", stack().get("KAFKA_BOOTSTRAP_SERVERS"), "-C", "-t", &self.topic(table), "-o", "beginning", "-e", "-q", "-J"])
+            .args([
+                "-b",
+                stack().get("KAFKA_BOOTSTRAP_SERVERS"),
+                "-C",
+                "-t",
+                &self.topic(table),
+                "-o",
+                "beginning",
+                "-e",
+                "-q",
+                "-J",
+            ])
             .output()
             .expect("kcat runs");
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter_map(|m| m.get("payload").and_then(Value::as_str).and_then(|p| serde_json::from_str::<Value>(p).ok()))
+            .filter_map(|m| {
+                m.get("payload").and_then(Value::as_str).and_then(|p| serde_json::from_str::<Value>(p).ok())
+            })
             .map(|e| (e["op"].as_str().unwrap_or("").to_string(), e["before"].clone(), e["after"].clone()))
             .collect()
     }
@@ -120,7 +133,12 @@ impl Cdc {
 
     fn connector_status(&self) -> Option<Value> {
         let out = StdCommand::new("curl")
-            .args(["-sS", "--max-time", "5", &format!("{}/connectors/{}/status", stack().get("CONNECT_URL"), self.name)])
+            .args([
+                "-sS",
+                "--max-time",
+                "5",
+                &format!("{}/connectors/{}/status", stack().get("CONNECT_URL"), self.name),
+            ])
             .output()
             .expect("curl runs");
         serde_json::from_slice::<Value>(&out.stdout).ok().filter(|v| v.get("connector").is_some())
@@ -169,7 +187,8 @@ impl Drop for Cdc {
 }
 
 fn json(output: &std::process::Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", stdout(output), stderr(output)))
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", stdout(output), stderr(output)))
 }
 
 fn register(cdc: &Cdc) -> Value {
@@ -186,11 +205,14 @@ fn register_streams_changes_with_before_images_and_is_idempotent() {
     assert_eq!(first["action"], "created");
     assert_eq!(first["tables"], 2);
     // The preflight created olmisctl's own objects on the source.
-    let changes: Vec<String> = first["source_changes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+    let changes: Vec<String> =
+        first["source_changes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
     assert!(changes.iter().any(|c| c.starts_with("create publication")), "{changes:?}");
     assert_eq!(cdc.psql(&format!("SELECT count(*) FROM pg_publication_tables WHERE pubname = '{}'", cdc.name)), "4");
 
-    eventually(60, "3 snapshot reads of facilities", || (cdc.events("referencedata.facilities").len() == 3).then_some(()));
+    eventually(60, "3 snapshot reads of facilities", || {
+        (cdc.events("referencedata.facilities").len() == 3).then_some(())
+    });
     let fac = cdc.psql("SELECT id FROM referencedata.facilities WHERE code = 'F1'");
     let req = cdc.psql("SELECT id FROM requisition.requisitions LIMIT 1");
     cdc.psql(&format!(
@@ -223,7 +245,10 @@ fn register_streams_changes_with_before_images_and_is_idempotent() {
         (e.len() >= 4).then_some(e)
     });
     let (op, before, after) = &req_events[2];
-    assert_eq!((op.as_str(), before["status"].as_str(), after["status"].as_str()), ("u", Some("INITIATED"), Some("SUBMITTED")));
+    assert_eq!(
+        (op.as_str(), before["status"].as_str(), after["status"].as_str()),
+        ("u", Some("INITIATED"), Some("SUBMITTED"))
+    );
     let (op, before, _) = &req_events[3];
     assert_eq!((op.as_str(), before["status"].as_str()), ("d", Some("SUBMITTED")));
     assert!(before["createddate"].is_string(), "timestamptz as an ISO string: {before}");
@@ -244,7 +269,9 @@ fn register_streams_changes_with_before_images_and_is_idempotent() {
     let report = json(&verify);
     assert_eq!(verify.status.code(), Some(0), "{report:#}");
     let names: Vec<&str> = report["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-    for want in ["kafka connect", "wal_level", "publication", "connector", "tasks", "topics", "slot advances", "snapshot"] {
+    for want in
+        ["kafka connect", "wal_level", "publication", "connector", "tasks", "topics", "slot advances", "snapshot"]
+    {
         assert!(names.contains(&want), "verify cdc lacks {want}: {names:?}");
     }
     assert!(!stdout(&verify).contains(stack().get("SOURCE_PG_PASSWORD")));
@@ -271,7 +298,13 @@ fn preflight_names_each_problem_with_its_fix() {
     assert_eq!(out.status.code(), Some(1), "{}\n{}", stdout(&out), stderr(&out));
     let report = json(&out);
     let check = |name: &str| -> Value {
-        report["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).cloned().unwrap_or_else(|| panic!("no {name}: {report:#}"))
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name}: {report:#}"))
     };
     assert_eq!(check("wal_level")["level"], "pass");
     assert_eq!(check("replication role")["level"], "fail");
@@ -300,7 +333,8 @@ fn gathered_facts_with_wal_level_replica_fail_with_the_fix() {
     let cdc = Cdc::new("cdc_wal");
     let mut env: std::collections::BTreeMap<String, String> = stack().env.clone().into_iter().collect();
     env.extend(cdc.env.iter().cloned());
-    let settings = olmisctl::settings::Settings::load(cdc.project.path(), &cdc.project.path().join(".env"), &[], &env).unwrap();
+    let settings =
+        olmisctl::settings::Settings::load(cdc.project.path(), &cdc.project.path().join(".env"), &[], &env).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (facts, wants) = runtime.block_on(async {
         let config = connector_config::load(&settings).unwrap();
@@ -357,7 +391,10 @@ fn watchdog_reregisters_and_restarts_a_failed_task() {
 
     // A real failure: the user loses REPLICATION and its walsender is cut off.
     cdc.psql(&format!("ALTER ROLE {role} NOREPLICATION"));
-    let terminate = format!("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = '{}' AND active", cdc.name);
+    let terminate = format!(
+        "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = '{}' AND active",
+        cdc.name
+    );
     // Debezium retries a few times (errors.max.retries) before the task is FAILED.
     eventually(180, "the task to fail", || {
         cdc.psql(&terminate);
@@ -421,7 +458,12 @@ fn kill_9_of_the_connect_worker_loses_no_event() {
     let db = cdc.db.clone();
     let writer = std::thread::spawn(move || {
         for i in 0..60 {
-            stack().psql(&db, &format!("INSERT INTO referencedata.facilities VALUES (gen_random_uuid(), 'K{i}', 'during kill', true)"));
+            stack().psql(
+                &db,
+                &format!(
+                    "INSERT INTO referencedata.facilities VALUES (gen_random_uuid(), 'K{i}', 'during kill', true)"
+                ),
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     });

@@ -81,7 +81,9 @@ pub fn template_vars(settings: &Settings) -> TemplateVars {
     let mut vars: TemplateVars = settings
         .layers
         .iter()
-        .map(|(var, raw)| (var.name.to_string(), TemplateVar { value: raw.map(|r| r.value.clone()), secret: var.secret }))
+        .map(|(var, raw)| {
+            (var.name.to_string(), TemplateVar { value: raw.map(|r| r.value.clone()), secret: var.secret })
+        })
         .collect();
     let derived = [
         ("SOURCE_PG_CONNECT_HOST", settings.source.connect_host.clone()),
@@ -98,8 +100,11 @@ pub fn render(text: &str, vars: &TemplateVars, contract: &Contract) -> Result<Co
     let raw = template::parse_fields(text)?;
     let password = raw.get("database.password").map(String::as_str).unwrap_or("");
     if !template::is_exactly(password, "SOURCE_PG_PASSWORD") && !template::is_provider_reference(password) {
-        return Err(TemplateError::new(Some("database.password"), "must be ${SOURCE_PG_PASSWORD} (or a Kafka Connect config provider reference)")
-            .with_hint("a password written into a package would end up in Git"));
+        return Err(TemplateError::new(
+            Some("database.password"),
+            "must be ${SOURCE_PG_PASSWORD} (or a Kafka Connect config provider reference)",
+        )
+        .with_hint("a password written into a package would end up in Git"));
     }
     let mut values = ConfigMap::new();
     for (key, value) in &raw {
@@ -151,7 +156,9 @@ impl ConnectorConfig {
             }
             let err = TemplateError::new(Some(field), format!("is {found:?}, but olmisctl expects {want:?}"));
             Err(match var {
-                Some(var) => err.with_hint(format!("write \"${{{var}}}\": preflight, snapshots and the watchdog use {var}")),
+                Some(var) => {
+                    err.with_hint(format!("write \"${{{var}}}\": preflight, snapshots and the watchdog use {var}"))
+                }
                 None => err.with_hint(format!("write {want:?}")),
             })
         };
@@ -168,7 +175,9 @@ impl ConnectorConfig {
         let heartbeat = self.get("heartbeat.interval.ms").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
         if heartbeat == 0 {
             return Err(TemplateError::new(Some("heartbeat.interval.ms"), "must be a positive number of milliseconds")
-                .with_hint("heartbeats keep the slot advancing on an idle source; write \"${DEBEZIUM_HEARTBEAT_INTERVAL_MS}\""));
+                .with_hint(
+                    "heartbeats keep the slot advancing on an idle source; write \"${DEBEZIUM_HEARTBEAT_INTERVAL_MS}\"",
+                ));
         }
         let query = self.get("heartbeat.action.query").unwrap_or("").to_lowercase();
         if !query.contains(HEARTBEAT_TABLE) {
@@ -178,7 +187,9 @@ impl ConnectorConfig {
         match self.get("table.include.list").map(parse_tables) {
             None => Err(TemplateError::new(Some("table.include.list"), "is missing")
                 .with_hint("write \"${SOURCE_PG_TABLE_ALLOWLIST:-schema.table,...}\" with the package's tables")),
-            Some(entries) if entries.is_empty() => Err(TemplateError::new(Some("table.include.list"), "lists no table")),
+            Some(entries) if entries.is_empty() => {
+                Err(TemplateError::new(Some("table.include.list"), "lists no table"))
+            }
             Some(entries) => match entries.iter().position(Option::is_none) {
                 Some(i) => {
                     let bad = self.get("table.include.list").unwrap_or("").split(',').nth(i).unwrap_or("").trim();
@@ -202,7 +213,12 @@ mod tests {
     const TEMPLATE: &str = include_str!("../../examples/olmis-analytics-core/connect/connector.json.tmpl");
 
     fn contract() -> Contract {
-        Contract { dbname: "open_lmis".into(), slot: "slot1".into(), publication: "pub1".into(), topic_prefix: "olmis".into() }
+        Contract {
+            dbname: "open_lmis".into(),
+            slot: "slot1".into(),
+            publication: "pub1".into(),
+            topic_prefix: "olmis".into(),
+        }
     }
 
     fn vars(allowlist: Option<&str>) -> TemplateVars {

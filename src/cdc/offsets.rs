@@ -45,11 +45,16 @@ pub fn read(offsets: &[PartitionOffset]) -> DebeziumOffset {
         .map(|items| {
             items
                 .iter()
-                .filter_map(|i| i.get("incremental_snapshot_collections_id").and_then(|v| v.as_str()).map(str::to_string))
+                .filter_map(|i| {
+                    i.get("incremental_snapshot_collections_id").and_then(|v| v.as_str()).map(str::to_string)
+                })
                 .collect::<Vec<_>>()
         });
     let snapshot = if signal_id.is_some() || remaining.is_some() {
-        SnapshotState::Incremental { signal_id: signal_id.unwrap_or_default(), remaining: remaining.unwrap_or_default() }
+        SnapshotState::Incremental {
+            signal_id: signal_id.unwrap_or_default(),
+            remaining: remaining.unwrap_or_default(),
+        }
     } else {
         // Initial snapshot records carry `snapshot` (true, or a kind such as INITIAL) until the
         // last one, which sets `last_snapshot_record`; streaming offsets have neither.
@@ -74,7 +79,9 @@ pub enum SignalProgress {
     /// The connector has not reached the signal in the WAL yet.
     Pending,
     /// Reading the tables; `remaining` are ours still to read, the current one first.
-    Running { remaining: Vec<String> },
+    Running {
+        remaining: Vec<String>,
+    },
     Finished,
 }
 
@@ -109,7 +116,8 @@ mod tests {
     }
 
     // Shapes as Debezium 3.4 commits them (seen on the test stack).
-    const STREAMING: &str = r#"{"lsn_proc":31950440,"messageType":"COMMIT","lsn_commit":31950440,"lsn":31950440,"txId":759,"ts_usec":1}"#;
+    const STREAMING: &str =
+        r#"{"lsn_proc":31950440,"messageType":"COMMIT","lsn_commit":31950440,"lsn":31950440,"txId":759,"ts_usec":1}"#;
     const INCREMENTAL: &str = r#"{"incremental_snapshot_correlation_id":"sig-1","lsn_proc":31968752,"lsn_commit":31968752,"lsn":31968752,
         "incremental_snapshot_collections":"[{\"incremental_snapshot_collections_id\":\"referencedata.facilities\",\"incremental_snapshot_collections_additional_condition\":null,\"incremental_snapshot_collections_surrogate_key\":null}]",
         "incremental_snapshot_primary_key":"aced","last_snapshot_record":false,"snapshot":"INCREMENTAL","snapshot_completed":false}"#;
@@ -122,7 +130,10 @@ mod tests {
         let i = read(&offset(INCREMENTAL));
         assert_eq!(
             i.snapshot,
-            SnapshotState::Incremental { signal_id: "sig-1".into(), remaining: vec!["referencedata.facilities".into()] }
+            SnapshotState::Incremental {
+                signal_id: "sig-1".into(),
+                remaining: vec!["referencedata.facilities".into()]
+            }
         );
         assert_eq!(read(&[]).snapshot, SnapshotState::NoOffsets);
     }

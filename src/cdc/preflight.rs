@@ -104,7 +104,9 @@ pub fn signal_table_sql(user: &str) -> Vec<String> {
 
 pub fn heartbeat_table_sql(user: &str) -> Vec<String> {
     vec![
-        format!("CREATE TABLE IF NOT EXISTS {HEARTBEAT_TABLE} (id integer PRIMARY KEY, ts timestamptz NOT NULL DEFAULT now());"),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {HEARTBEAT_TABLE} (id integer PRIMARY KEY, ts timestamptz NOT NULL DEFAULT now());"
+        ),
         format!("GRANT SELECT, INSERT, UPDATE ON {HEARTBEAT_TABLE} TO {};", quote_ident(user)),
     ]
 }
@@ -125,12 +127,17 @@ pub fn evaluate(f: &SourceFacts, w: &Wants) -> Preflight {
     let slot_exists = f.slot.is_some();
     let free_slots = f.max_replication_slots - f.replication_slots_used;
     checks.push(if slot_exists || free_slots > 0 {
-        Check::pass("slot capacity", format!("{} of {} replication slots in use", f.replication_slots_used, f.max_replication_slots))
+        Check::pass(
+            "slot capacity",
+            format!("{} of {} replication slots in use", f.replication_slots_used, f.max_replication_slots),
+        )
     } else {
-        Check::fail("slot capacity", format!("all {} replication slots are in use", f.max_replication_slots)).with_hint(format!(
-            "ALTER SYSTEM SET max_replication_slots = {}; then restart PostgreSQL (or drop an unused slot)",
-            f.max_replication_slots + 4
-        ))
+        Check::fail("slot capacity", format!("all {} replication slots are in use", f.max_replication_slots)).with_hint(
+            format!(
+                "ALTER SYSTEM SET max_replication_slots = {}; then restart PostgreSQL (or drop an unused slot)",
+                f.max_replication_slots + 4
+            ),
+        )
     });
 
     let slot_active = f.slot.as_ref().is_some_and(|s| s.active);
@@ -138,10 +145,8 @@ pub fn evaluate(f: &SourceFacts, w: &Wants) -> Preflight {
     checks.push(if slot_active || free_senders > 0 {
         Check::pass("wal senders", format!("{} of {} WAL senders in use", f.wal_senders_used, f.max_wal_senders))
     } else {
-        Check::fail("wal senders", format!("all {} WAL senders are in use", f.max_wal_senders)).with_hint(format!(
-            "ALTER SYSTEM SET max_wal_senders = {}; then restart PostgreSQL",
-            f.max_wal_senders + 4
-        ))
+        Check::fail("wal senders", format!("all {} WAL senders are in use", f.max_wal_senders))
+            .with_hint(format!("ALTER SYSTEM SET max_wal_senders = {}; then restart PostgreSQL", f.max_wal_senders + 4))
     });
 
     checks.push(if f.superuser || f.replication {
@@ -159,7 +164,8 @@ pub fn evaluate(f: &SourceFacts, w: &Wants) -> Preflight {
         Check::fail("tables", format!("{} do(es) not exist in {}", list(&missing), w.database))
             .with_hint("fix SOURCE_PG_TABLE_ALLOWLIST (or the core package's list), or check SOURCE_PG_DB")
     });
-    let present: Vec<(&TableName, &TableFacts)> = w.tables.iter().filter_map(|t| f.tables.get(t).map(|tf| (t, tf))).collect();
+    let present: Vec<(&TableName, &TableFacts)> =
+        w.tables.iter().filter_map(|t| f.tables.get(t).map(|tf| (t, tf))).collect();
     let no_usage: BTreeSet<&str> =
         present.iter().filter(|(_, t)| !t.schema_usage).map(|(n, _)| n.schema.as_str()).collect();
     let no_select: Vec<&TableName> = present.iter().filter(|(_, t)| !t.select).map(|(n, _)| *n).collect();
@@ -184,14 +190,26 @@ pub fn evaluate(f: &SourceFacts, w: &Wants) -> Preflight {
     checks.push(if unsafe_identity.is_empty() {
         Check::pass(
             "replica identity",
-            format!("{full} of {} tables send full before-images (REPLICA IDENTITY FULL), the others their keys", present.len()),
+            format!(
+                "{full} of {} tables send full before-images (REPLICA IDENTITY FULL), the others their keys",
+                present.len()
+            ),
         )
     } else {
         Check::fail(
             "replica identity",
-            format!("{} have no primary key or replica identity: once published, UPDATE and DELETE on them fail", list(&unsafe_identity)),
+            format!(
+                "{} have no primary key or replica identity: once published, UPDATE and DELETE on them fail",
+                list(&unsafe_identity)
+            ),
         )
-        .with_hint(unsafe_identity.iter().map(|t| format!("ALTER TABLE {t} REPLICA IDENTITY FULL;")).collect::<Vec<_>>().join(" "))
+        .with_hint(
+            unsafe_identity
+                .iter()
+                .map(|t| format!("ALTER TABLE {t} REPLICA IDENTITY FULL;"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
     });
 
     // Signal and heartbeat tables: olmisctl may create them.
@@ -212,7 +230,8 @@ pub fn evaluate(f: &SourceFacts, w: &Wants) -> Preflight {
                 created_by_fix.insert(t);
             }
             Some(facts) => {
-                let shape_ok = name != SIGNAL_TABLE || ["id", "type", "data"].iter().all(|c| facts.columns.iter().any(|x| x == c));
+                let shape_ok =
+                    name != SIGNAL_TABLE || ["id", "type", "data"].iter().all(|c| facts.columns.iter().any(|x| x == c));
                 let rights_ok = facts.select && facts.insert && (!needs_update || facts.update);
                 checks.push(if !shape_ok {
                     Check::fail(label, format!("{name} lacks the columns id, type, data Debezium expects"))
@@ -235,13 +254,19 @@ pub fn evaluate(f: &SourceFacts, w: &Wants) -> Preflight {
             needed.push(t);
         }
     }
-    let owns_all = |tables: &[&TableName]| tables.iter().all(|t| f.tables.get(*t).is_some_and(|x| x.owned) || created_by_fix.contains(*t));
+    let owns_all = |tables: &[&TableName]| {
+        tables.iter().all(|t| f.tables.get(*t).is_some_and(|x| x.owned) || created_by_fix.contains(*t))
+    };
     let pub_name = quote_ident(&w.publication);
     match &f.publication {
         None => {
             let refs: Vec<&TableName> = needed.iter().collect();
-            let sql = vec![format!("CREATE PUBLICATION {pub_name} FOR TABLE {} WITH (publish = 'insert, update, delete');", list(&refs))];
-            checks.push(Check::fail("publication", format!("{} does not exist", w.publication)).with_hint(sql.join(" ")));
+            let sql = vec![format!(
+                "CREATE PUBLICATION {pub_name} FOR TABLE {} WITH (publish = 'insert, update, delete');",
+                list(&refs)
+            )];
+            checks
+                .push(Check::fail("publication", format!("{} does not exist", w.publication)).with_hint(sql.join(" ")));
             fixes.push(SourceFix {
                 description: format!("create publication {} with {} tables", w.publication, needed.len()),
                 sql,
@@ -249,7 +274,8 @@ pub fn evaluate(f: &SourceFacts, w: &Wants) -> Preflight {
             });
         }
         Some(p) => {
-            let absent: Vec<&TableName> = if p.all_tables { vec![] } else { needed.iter().filter(|t| !p.tables.contains(*t)).collect() };
+            let absent: Vec<&TableName> =
+                if p.all_tables { vec![] } else { needed.iter().filter(|t| !p.tables.contains(*t)).collect() };
             let mut sql = Vec::new();
             if !absent.is_empty() {
                 sql.push(format!("ALTER PUBLICATION {pub_name} ADD TABLE {};", list(&absent)));
@@ -259,7 +285,10 @@ pub fn evaluate(f: &SourceFacts, w: &Wants) -> Preflight {
             }
             if sql.is_empty() {
                 let scope = if p.all_tables { "all tables".to_string() } else { format!("{} tables", p.tables.len()) };
-                checks.push(Check::pass("publication", format!("{} publishes {scope}, including every captured one", w.publication)));
+                checks.push(Check::pass(
+                    "publication",
+                    format!("{} publishes {scope}, including every captured one", w.publication),
+                ));
             } else {
                 let mut problems = Vec::new();
                 if !absent.is_empty() {
@@ -268,7 +297,10 @@ pub fn evaluate(f: &SourceFacts, w: &Wants) -> Preflight {
                 if !(p.inserts && p.updates && p.deletes) {
                     problems.push("does not publish inserts, updates and deletes".to_string());
                 }
-                checks.push(Check::fail("publication", format!("{} {}", w.publication, problems.join(" and "))).with_hint(sql.join(" ")));
+                checks.push(
+                    Check::fail("publication", format!("{} {}", w.publication, problems.join(" and ")))
+                        .with_hint(sql.join(" ")),
+                );
                 fixes.push(SourceFix {
                     description: format!("alter publication {} ({})", w.publication, problems.join(", ")),
                     sql,
@@ -305,12 +337,16 @@ fn slot_check(f: &SourceFacts, w: &Wants) -> Check {
     match s.wal_status.as_deref() {
         Some("lost") => Check::fail("slot", format!("{} lost the WAL it needed: changes were missed", w.slot))
             .with_hint("olmisctl connector refresh --mode reset (drops the slot and snapshots again)"),
-        Some("unreserved") => Check::warn("slot", format!("{} ({state}{lag}) is about to lose WAL (max_slot_wal_keep_size)", w.slot))
-            .with_hint("get the connector running now: olmisctl watchdog --once"),
+        Some("unreserved") => {
+            Check::warn("slot", format!("{} ({state}{lag}) is about to lose WAL (max_slot_wal_keep_size)", w.slot))
+                .with_hint("get the connector running now: olmisctl watchdog --once")
+        }
         Some("extended") => Check::warn("slot", format!("{} ({state}{lag}) holds more WAL than max_wal_size", w.slot))
             .with_hint("check that the connector keeps up: olmisctl connector status"),
-        _ if !s.active => Check::warn("slot", format!("{} is inactive{lag}: it holds WAL until the connector reads it", w.slot))
-            .with_hint("start the connector (olmisctl register-connector), or drop the slot if it is abandoned"),
+        _ if !s.active => {
+            Check::warn("slot", format!("{} is inactive{lag}: it holds WAL until the connector reads it", w.slot))
+                .with_hint("start the connector (olmisctl register-connector), or drop the slot if it is abandoned")
+        }
         _ => Check::pass("slot", format!("{} is {state}{lag}", w.slot)),
     }
 }
@@ -460,7 +496,14 @@ mod tests {
         f.tables.remove(&t(HEARTBEAT_TABLE));
         let p = evaluate(&f, &wants());
         let order: Vec<&str> = p.fixes.iter().map(|x| x.description.as_str()).collect();
-        assert_eq!(order, vec!["create public.debezium_signal", "create public.debezium_heartbeat", "create publication olmis_analytics with 4 tables"]);
+        assert_eq!(
+            order,
+            vec![
+                "create public.debezium_signal",
+                "create public.debezium_heartbeat",
+                "create publication olmis_analytics with 4 tables"
+            ]
+        );
         assert!(p.fixes.iter().all(|x| x.permitted));
         assert!(p.fixes[2].sql[0].contains(
             "FOR TABLE referencedata.facilities, requisition.requisitions, public.debezium_signal, public.debezium_heartbeat"
@@ -509,7 +552,13 @@ mod tests {
         assert_eq!(check(&p, "slot").level, Level::Fail);
         assert!(check(&p, "slot").hint.as_deref().unwrap().contains("--mode reset"));
         f.slot = Some(SlotFacts { plugin: "wal2json".into(), ..slot(false, "reserved") });
-        assert!(check(&evaluate(&f, &wants()), "slot").hint.as_deref().unwrap().contains("pg_drop_replication_slot('olmis_analytics')"));
+        assert!(
+            check(&evaluate(&f, &wants()), "slot")
+                .hint
+                .as_deref()
+                .unwrap()
+                .contains("pg_drop_replication_slot('olmis_analytics')")
+        );
         let mut w = wants();
         w.slot = "bad-name".into();
         assert_eq!(check(&evaluate(&healthy(), &w), "slot").level, Level::Fail);
@@ -530,7 +579,10 @@ mod tests {
         f.replication = false;
         let mut w = wants();
         w.user = "Cdc-User".into();
-        assert_eq!(check(&evaluate(&f, &w), "replication role").hint.as_deref(), Some("ALTER ROLE \"Cdc-User\" WITH REPLICATION;"));
+        assert_eq!(
+            check(&evaluate(&f, &w), "replication role").hint.as_deref(),
+            Some("ALTER ROLE \"Cdc-User\" WITH REPLICATION;")
+        );
     }
 
     #[test]

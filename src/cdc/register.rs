@@ -80,10 +80,11 @@ pub async fn put_if_changed(
         connect.put_config(name, config.map()).await?;
         return Ok((Applied::Created, Vec::new()));
     };
-    let before: Vec<TableName> = crate::settings::split_list(registered.get("table.include.list").map(String::as_str).unwrap_or(""))
-        .iter()
-        .filter_map(|t| TableName::parse(t))
-        .collect();
+    let before: Vec<TableName> =
+        crate::settings::split_list(registered.get("table.include.list").map(String::as_str).unwrap_or(""))
+            .iter()
+            .filter_map(|t| TableName::parse(t))
+            .collect();
     let new_tables: Vec<TableName> = config.tables().into_iter().filter(|t| !before.contains(t)).collect();
     let changed_keys = config.changed_keys(&registered);
     if changed_keys.is_empty() {
@@ -111,8 +112,9 @@ pub async fn wait_running(
             last = describe_status(&status);
             on_state(&last);
             if let Some(failure) = failure(&status) {
-                return Err(Error::service(connect::SERVICE, format!("connector {name}: {failure}"))
-                    .with_hint(format!("`olmisctl connector status` shows the full trace; `olmisctl logs kafka-connect` the worker's log")));
+                return Err(Error::service(connect::SERVICE, format!("connector {name}: {failure}")).with_hint(
+                    "`olmisctl connector status` shows the full trace; `olmisctl logs kafka-connect` the worker's log",
+                ));
             }
             running_seen = if status.all_running() { running_seen + 1 } else { 0 };
             if running_seen >= 2 {

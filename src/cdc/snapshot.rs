@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use tokio_postgres::Client;
 
+use super::SIGNAL_TABLE;
 use super::offsets::{self, SignalProgress};
 use super::register;
-use super::SIGNAL_TABLE;
 use crate::clients::connect::{self, Connect};
 use crate::clients::postgres::query_error;
 use crate::error::{Error, Result};
@@ -27,7 +27,10 @@ pub async fn send_execute_snapshot(client: &Client, tables: &[TableName]) -> Res
     let tables: Vec<String> = tables.iter().map(|t| t.to_string()).collect();
     let data = serde_json::json!({ "data-collections": tables, "type": "incremental" }).to_string();
     client
-        .execute(&format!("INSERT INTO {SIGNAL_TABLE} (id, type, data) VALUES ($1, 'execute-snapshot', $2)"), &[&id, &data])
+        .execute(
+            &format!("INSERT INTO {SIGNAL_TABLE} (id, type, data) VALUES ($1, 'execute-snapshot', $2)"),
+            &[&id, &data],
+        )
         .await
         .map_err(|e| query_error(&format!("inserting the execute-snapshot signal into {SIGNAL_TABLE}"), &e))?;
     let lsn: i64 = client
@@ -56,13 +59,18 @@ pub async fn follow(
         }
         match connect.status(connector).await? {
             None => {
-                return Err(Error::service(connect::SERVICE, format!("connector {connector} disappeared during the snapshot"))
-                    .with_hint("register it again (olmisctl register-connector), then repeat the snapshot"));
+                return Err(Error::service(
+                    connect::SERVICE,
+                    format!("connector {connector} disappeared during the snapshot"),
+                )
+                .with_hint("register it again (olmisctl register-connector), then repeat the snapshot"));
             }
             Some(status) => {
                 if let Some(failure) = register::failure(&status) {
                     return Err(Error::service(connect::SERVICE, format!("connector {connector}: {failure}"))
-                        .with_hint("the snapshot resumes when the task runs again (olmisctl watchdog --once restarts it)"));
+                        .with_hint(
+                            "the snapshot resumes when the task runs again (olmisctl watchdog --once restarts it)",
+                        ));
                 }
             }
         }

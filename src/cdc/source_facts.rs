@@ -92,7 +92,10 @@ pub async fn gather(client: &Client, wants: &Wants) -> Result<SourceFacts> {
         .map_err(|e| query_error("reading the publication", &e))?;
     if let Some(p) = publication {
         let tables = client
-            .query("SELECT schemaname::text, tablename::text FROM pg_publication_tables WHERE pubname = $1", &[&wants.publication])
+            .query(
+                "SELECT schemaname::text, tablename::text FROM pg_publication_tables WHERE pubname = $1",
+                &[&wants.publication],
+            )
             .await
             .map_err(|e| query_error("reading the publication's tables", &e))?
             .iter()
@@ -108,17 +111,16 @@ pub async fn gather(client: &Client, wants: &Wants) -> Result<SourceFacts> {
         });
     }
 
-    facts.slot = client
-        .query_opt(SLOT, &[&wants.slot])
-        .await
-        .map_err(|e| query_error("reading the replication slot", &e))?
-        .map(|r| SlotFacts {
-            plugin: r.get(0),
-            database: r.get::<_, Option<String>>(1).unwrap_or_default(),
-            active: r.get(2),
-            wal_status: r.get(3),
-            lag_bytes: r.get(4),
-        });
+    facts.slot =
+        client.query_opt(SLOT, &[&wants.slot]).await.map_err(|e| query_error("reading the replication slot", &e))?.map(
+            |r| SlotFacts {
+                plugin: r.get(0),
+                database: r.get::<_, Option<String>>(1).unwrap_or_default(),
+                active: r.get(2),
+                wal_status: r.get(3),
+                lag_bytes: r.get(4),
+            },
+        );
     Ok(facts)
 }
 
@@ -147,10 +149,7 @@ pub async fn slot_position(client: &Client, slot: &str) -> Result<Option<(bool, 
 /// Drops the slot (it must be inactive). `false` when there was none.
 pub async fn drop_slot(client: &Client, slot: &str) -> Result<bool> {
     let dropped = client
-        .query(
-            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
-            &[&slot],
-        )
+        .query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", &[&slot])
         .await
         .map_err(|e| query_error(&format!("dropping replication slot {slot}"), &e))?;
     Ok(!dropped.is_empty())

@@ -92,15 +92,21 @@ pub fn substitute(field: &str, raw: &str, vars: &TemplateVars) -> Result<String,
                 .with_hint("`olmisctl config` lists the variables a template can use")
         })?;
         if var.secret && !field.ends_with("password") {
-            return Err(TemplateError::new(Some(field), format!("the secret {name} may only be used in a password field"))
-                .with_hint("secrets go to Kafka Connect in password fields only, where Connect masks them"));
+            return Err(TemplateError::new(
+                Some(field),
+                format!("the secret {name} may only be used in a password field"),
+            )
+            .with_hint("secrets go to Kafka Connect in password fields only, where Connect masks them"));
         }
         match (&var.value, default) {
             (Some(value), _) => out.push_str(value),
             (None, Some(default)) => out.push_str(default),
             (None, None) => {
-                return Err(TemplateError::new(Some(field), format!("{name} is not set and the template gives no default"))
-                    .with_hint(format!("set {name} in the environment or .env, or write ${{{name}:-default}}")));
+                return Err(TemplateError::new(
+                    Some(field),
+                    format!("{name} is not set and the template gives no default"),
+                )
+                .with_hint(format!("set {name} in the environment or .env, or write ${{{name}:-default}}")));
             }
         }
         rest = &after[end + 1..];

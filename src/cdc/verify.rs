@@ -20,11 +20,15 @@ pub async fn checks(settings: &Settings, out: &Output) -> Result<Vec<Check>> {
 
     match connect.plugins().await {
         Err(e) => {
-            checks.push(Check::fail("kafka connect", e.to_string()).with_hint(e.hint().unwrap_or("start Kafka Connect")));
+            checks
+                .push(Check::fail("kafka connect", e.to_string()).with_hint(e.hint().unwrap_or("start Kafka Connect")));
             return Ok(checks);
         }
         Ok(plugins) => checks.push(match plugins.iter().find(|p| p.class == CONNECTOR_CLASS) {
-            Some(p) => Check::pass("kafka connect", format!("reachable, Debezium PostgreSQL {}", p.version.as_deref().unwrap_or("?"))),
+            Some(p) => Check::pass(
+                "kafka connect",
+                format!("reachable, Debezium PostgreSQL {}", p.version.as_deref().unwrap_or("?")),
+            ),
             None => Check::fail("kafka connect", "the Debezium PostgreSQL connector plugin is not installed")
                 .with_hint("install debezium-connector-postgres on the worker's plugin.path"),
         }),
@@ -43,19 +47,25 @@ pub async fn checks(settings: &Settings, out: &Output) -> Result<Vec<Check>> {
 
     let status = if connect.config(name).await?.is_some() { connect.status(name).await? } else { None };
     let Some(status) = status else {
-        checks.push(Check::fail("connector", format!("{name} is not registered")).with_hint("olmisctl register-connector"));
+        checks.push(
+            Check::fail("connector", format!("{name} is not registered")).with_hint("olmisctl register-connector"),
+        );
         return Ok(checks);
     };
     checks.push(match status.connector.state.as_str() {
         "RUNNING" => Check::pass("connector", format!("{name} RUNNING")),
-        "FAILED" => Check::fail("connector", format!("{name} FAILED: {}", register::first_line(status.connector.trace.as_deref())))
-            .with_hint("olmisctl watchdog --once restarts it; olmisctl connector status shows the trace"),
+        "FAILED" => Check::fail(
+            "connector",
+            format!("{name} FAILED: {}", register::first_line(status.connector.trace.as_deref())),
+        )
+        .with_hint("olmisctl watchdog --once restarts it; olmisctl connector status shows the trace"),
         other => Check::warn("connector", format!("{name} is {other}")).with_hint("olmisctl connector status"),
     });
     checks.push(if status.all_running() {
         Check::pass("tasks", format!("{} task(s) RUNNING", status.tasks.len()))
     } else if let Some(failure) = register::failure(&status) {
-        Check::fail("tasks", failure).with_hint("olmisctl watchdog --once restarts failed tasks; olmisctl connector status shows the trace")
+        Check::fail("tasks", failure)
+            .with_hint("olmisctl watchdog --once restarts failed tasks; olmisctl connector status shows the trace")
     } else {
         Check::warn("tasks", register::describe_status(&status))
     });
@@ -79,11 +89,20 @@ pub async fn checks(settings: &Settings, out: &Output) -> Result<Vec<Check>> {
     let total = config.tables().len();
     checks.push(if !missing.is_empty() && snapshot_done {
         Check::fail("topics", format!("no topic yet for {} although the table(s) have rows", missing.join(", ")))
-            .with_hint("olmisctl snapshot-tables <tables> reads them again; olmisctl connector status shows the connector")
+            .with_hint(
+                "olmisctl snapshot-tables <tables> reads them again; olmisctl connector status shows the connector",
+            )
     } else if !missing.is_empty() {
         Check::warn("topics", format!("no topic yet for {} (snapshot still running)", missing.join(", ")))
     } else if !empty.is_empty() {
-        Check::warn("topics", format!("{} of {total} topics exist; {} are empty tables: their topic appears with the first row", total - empty.len(), empty.join(", ")))
+        Check::warn(
+            "topics",
+            format!(
+                "{} of {total} topics exist; {} are empty tables: their topic appears with the first row",
+                total - empty.len(),
+                empty.join(", ")
+            ),
+        )
     } else {
         Check::pass("topics", format!("all {total} topics exist ({prefix}.<schema>.<table>)"))
     });
@@ -93,7 +112,9 @@ pub async fn checks(settings: &Settings, out: &Output) -> Result<Vec<Check>> {
     }
     checks.push(match &snapshot {
         SnapshotState::Streaming => Check::pass("snapshot", "done; streaming changes"),
-        SnapshotState::NoOffsets => Check::warn("snapshot", "no offsets committed yet: the initial snapshot is starting"),
+        SnapshotState::NoOffsets => {
+            Check::warn("snapshot", "no offsets committed yet: the initial snapshot is starting")
+        }
         SnapshotState::Initial => Check::warn("snapshot", "initial snapshot in progress"),
         SnapshotState::Incremental { remaining, .. } => {
             Check::warn("snapshot", format!("incremental snapshot in progress: {}", remaining.join(", ")))
@@ -111,7 +132,8 @@ async fn slot_advances(client: &tokio_postgres::Client, settings: &Settings, out
         settings.layers.get("DEBEZIUM_HEARTBEAT_INTERVAL_MS").and_then(|r| r.value.parse().ok()).unwrap_or(10_000);
     let limit = Duration::from_millis(heartbeat_ms * 2) + Duration::from_secs(65);
     let Some((active, first)) = source_facts::slot_position(client, slot).await? else {
-        return Ok(Check::fail("slot advances", format!("slot {slot} does not exist")).with_hint("olmisctl register-connector creates it"));
+        return Ok(Check::fail("slot advances", format!("slot {slot} does not exist"))
+            .with_hint("olmisctl register-connector creates it"));
     };
     if !active {
         return Ok(Check::fail("slot advances", format!("slot {slot} is inactive: nothing reads it"))
@@ -125,7 +147,10 @@ async fn slot_advances(client: &tokio_postgres::Client, settings: &Settings, out
             && now != first
         {
             progress.finish("advanced");
-            return Ok(Check::pass("slot advances", format!("{slot} confirmed new WAL within {}s", started.elapsed().as_secs().max(1))));
+            return Ok(Check::pass(
+                "slot advances",
+                format!("{slot} confirmed new WAL within {}s", started.elapsed().as_secs().max(1)),
+            ));
         }
     }
     progress.fail("did not advance");

@@ -84,7 +84,8 @@ mod tests {
     fn assessments() {
         let ok = status(r#"{"name":"c","connector":{"state":"RUNNING"},"tasks":[{"id":0,"state":"RUNNING"}]}"#);
         assert_eq!(assess(&ok), Assessment::Healthy);
-        let failed = status(r#"{"name":"c","connector":{"state":"RUNNING"},"tasks":[{"id":0,"state":"FAILED","trace":"x"}]}"#);
+        let failed =
+            status(r#"{"name":"c","connector":{"state":"RUNNING"},"tasks":[{"id":0,"state":"FAILED","trace":"x"}]}"#);
         assert_eq!(assess(&failed), Assessment::Failed { what: vec!["task 0".into()] });
         let paused = status(r#"{"name":"c","connector":{"state":"PAUSED"},"tasks":[{"id":0,"state":"PAUSED"}]}"#);
         assert_eq!(assess(&paused), Assessment::Parked { state: "PAUSED".into() });

@@ -61,7 +61,9 @@ impl ConnectorStatus {
 
     /// The connector and at least one task run, and no task is in another state.
     pub fn all_running(&self) -> bool {
-        self.connector.state == "RUNNING" && !self.tasks.is_empty() && self.tasks.iter().all(|t| t.info.state == "RUNNING")
+        self.connector.state == "RUNNING"
+            && !self.tasks.is_empty()
+            && self.tasks.iter().all(|t| t.info.state == "RUNNING")
     }
 }
 
@@ -234,10 +236,15 @@ impl Connect {
         self.send(method, path, None).await.map(|_| ()).map_err(ConnectError::into_error)
     }
 
-    async fn json<T: DeserializeOwned>(&self, method: Method, path: &str, body: Option<&serde_json::Value>) -> Result<T> {
-        self.optional(method, path, body)
-            .await?
-            .ok_or_else(|| ConnectError::NotFound(format!("{} answered 404 Not Found", self.endpoint(path))).into_error())
+    async fn json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<T> {
+        self.optional(method, path, body).await?.ok_or_else(|| {
+            ConnectError::NotFound(format!("{} answered 404 Not Found", self.endpoint(path))).into_error()
+        })
     }
 
     async fn optional<T: DeserializeOwned>(
@@ -250,7 +257,11 @@ impl Connect {
             Ok((_, text)) => serde_json::from_str(&text).map(Some).map_err(|e| {
                 Error::service(
                     SERVICE,
-                    self.redacted(&format!("unexpected answer from {}: {e}: {}", self.endpoint(path), http::snippet(&text))),
+                    self.redacted(&format!(
+                        "unexpected answer from {}: {e}: {}",
+                        self.endpoint(path),
+                        http::snippet(&text)
+                    )),
                 )
             }),
             Err(ConnectError::NotFound(_)) => Ok(None),
@@ -296,7 +307,8 @@ impl Connect {
             ))
         })?;
         let status = response.status();
-        let text = response.text().await.map_err(|e| ConnectError::Other(http::transport_error(SERVICE, url.as_str(), &e)))?;
+        let text =
+            response.text().await.map_err(|e| ConnectError::Other(http::transport_error(SERVICE, url.as_str(), &e)))?;
         if status == StatusCode::NOT_FOUND {
             return Err(ConnectError::NotFound(format!("{url} answered 404 Not Found")));
         }
@@ -311,7 +323,8 @@ impl Connect {
                 StatusCode::BAD_REQUEST => "the connector config was refused; `olmisctl verify cdc` checks the source",
                 _ => "`olmisctl logs kafka-connect` shows the worker's side",
             };
-            let err = Error::service(SERVICE, self.redacted(&format!("{url} answered {status}: {message}"))).with_hint(hint);
+            let err =
+                Error::service(SERVICE, self.redacted(&format!("{url} answered {status}: {message}"))).with_hint(hint);
             let rebalancing = status == StatusCode::CONFLICT || message.contains("rebalance");
             return Err(if rebalancing { ConnectError::Rebalancing(err) } else { ConnectError::Other(err) });
         }

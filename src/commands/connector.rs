@@ -92,7 +92,8 @@ impl Report for StatusReport {
             _ => styles.warn.apply_to(s).to_string(),
         };
         let worker = status.connector.worker_id.as_deref().unwrap_or("?");
-        let mut out = format!("{} {} on {worker}\n", styles.bold.apply_to(&self.connector), state(&status.connector.state));
+        let mut out =
+            format!("{} {} on {worker}\n", styles.bold.apply_to(&self.connector), state(&status.connector.state));
         if let Some(trace) = &status.connector.trace {
             out.push_str(&indent_trace(trace));
         }
@@ -106,7 +107,10 @@ impl Report for StatusReport {
             let lsn = offset.lsn_commit.map(format_lsn).unwrap_or_else(|| "none yet".into());
             out.push_str(&format!("  offset: commit LSN {lsn}\n  snapshot: {}\n", describe_snapshot(&offset.snapshot)));
         }
-        out.push_str(&format!("  topics: {}\n", if self.topics.is_empty() { "none yet".into() } else { self.topics.join(", ") }));
+        out.push_str(&format!(
+            "  topics: {}\n",
+            if self.topics.is_empty() { "none yet".into() } else { self.topics.join(", ") }
+        ));
         out
     }
 
@@ -141,7 +145,13 @@ async fn status(ctx: &Ctx, connect: &Connect, name: &str) -> Result<Exit> {
     } else {
         (None, Vec::new())
     };
-    Ok(ctx.out.report(&StatusReport { connector: name.to_string(), registered: status.is_some(), status, offset, topics }))
+    Ok(ctx.out.report(&StatusReport {
+        connector: name.to_string(),
+        registered: status.is_some(),
+        status,
+        offset,
+        topics,
+    }))
 }
 
 #[derive(Debug, Serialize)]
@@ -166,12 +176,17 @@ impl Report for DeleteReport {
 }
 
 async fn delete(ctx: &Ctx, connect: &Connect, name: &str, yes: bool) -> Result<Exit> {
-    if !yes && !ctx.out.confirm(&format!("Delete connector {name}? Change capture stops until it is registered again.")) {
+    if !yes && !ctx.out.confirm(&format!("Delete connector {name}? Change capture stops until it is registered again."))
+    {
         return Err(Error::usage(format!("not deleting connector {name} without confirmation"))
             .with_hint("pass --yes to delete without asking"));
     }
     let deleted = connect.delete(name).await?;
-    Ok(ctx.out.report(&DeleteReport { connector: name.to_string(), deleted, slot: ctx.settings.source.slot_name.clone() }))
+    Ok(ctx.out.report(&DeleteReport {
+        connector: name.to_string(),
+        deleted,
+        slot: ctx.settings.source.slot_name.clone(),
+    }))
 }
 
 #[derive(Debug, Serialize)]
@@ -218,7 +233,8 @@ async fn refresh(ctx: &Ctx, connect: &Connect, name: &str, mode: RefreshMode, ye
     let mut new_tables = Vec::new();
     for t in config.tables() {
         let is_new = !before.contains(&t.to_string());
-        let unread = !topics.contains(&format!("{prefix}.{}.{}", t.schema, t.table)) && snapshot::has_rows(&client, &t).await?;
+        let unread =
+            !topics.contains(&format!("{prefix}.{}.{}", t.schema, t.table)) && snapshot::has_rows(&client, &t).await?;
         if is_new || unread {
             new_tables.push(t);
         }
@@ -258,16 +274,23 @@ async fn refresh(ctx: &Ctx, connect: &Connect, name: &str, mode: RefreshMode, ye
     register::wait_running(connect, name, timeout, |s| progress.update(s)).await?;
     progress.finish(applied.describe());
     if new_tables.is_empty() {
-        return Ok(ctx.out.report(&report(applied, Vec::new(), "no table new to the allowlist: nothing to snapshot".into())));
+        return Ok(ctx.out.report(&report(
+            applied,
+            Vec::new(),
+            "no table new to the allowlist: nothing to snapshot".into(),
+        )));
     }
     let names: Vec<String> = new_tables.iter().map(|t| t.to_string()).collect();
     let progress = ctx.out.progress(format!("Snapshotting {}", names.join(", ")));
-    match snapshot::run_incremental(connect, &client, name, &new_tables, timeout, |p| progress.update(snapshot::describe(p)))
-        .await
+    match snapshot::run_incremental(connect, &client, name, &new_tables, timeout, |p| {
+        progress.update(snapshot::describe(p))
+    })
+    .await
     {
         Ok(signal) => {
             progress.finish("finished");
-            let detail = format!("incremental snapshot {} read {} (other tables untouched)", signal.id, names.join(", "));
+            let detail =
+                format!("incremental snapshot {} read {} (other tables untouched)", signal.id, names.join(", "));
             Ok(ctx.out.report(&report(applied, new_tables, detail)))
         }
         Err(e) => {

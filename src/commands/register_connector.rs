@@ -44,11 +44,19 @@ struct RegisterReport {
 
 impl Report for RegisterReport {
     fn human(&self, styles: &Styles) -> String {
-        let mut out = format!("{} {}: {}\n", styles.ok.apply_to("✓"), styles.bold.apply_to(&self.connector), self.applied.describe());
+        let mut out = format!(
+            "{} {}: {}\n",
+            styles.ok.apply_to("✓"),
+            styles.bold.apply_to(&self.connector),
+            self.applied.describe()
+        );
         for change in &self.source_changes {
             out.push_str(&format!("  source: {change}\n"));
         }
-        out.push_str(&format!("  tables: {} captured into topics {}.<schema>.<table>\n", self.tables, self.topic_prefix));
+        out.push_str(&format!(
+            "  tables: {} captured into topics {}.<schema>.<table>\n",
+            self.tables, self.topic_prefix
+        ));
         out.push_str(&format!("  state: {}\n", self.state));
         out.push_str(&format!("  snapshot: {}\n", describe_snapshot(&self.snapshot)));
         for w in &self.warnings {
@@ -95,7 +103,11 @@ pub async fn run(args: RegisterConnectorArgs, ctx: &Ctx) -> Result<Exit> {
     };
     progress.finish(applied.describe());
     let progress = ctx.out.progress(format!("Waiting for {name} to run"));
-    let status = match register::wait_running(&connect, &name, Duration::from_secs(args.timeout), |s| progress.update(s)).await {
+    let status = match register::wait_running(&connect, &name, Duration::from_secs(args.timeout), |s| {
+        progress.update(s)
+    })
+    .await
+    {
         Ok(status) => status,
         Err(e) => {
             progress.fail("not running");
@@ -104,7 +116,12 @@ pub async fn run(args: RegisterConnectorArgs, ctx: &Ctx) -> Result<Exit> {
     };
     progress.finish("running");
     let snapshot = offsets::read(&connect.offsets(&name).await?).snapshot;
-    let warnings = preflight.checks.iter().filter(|c| c.level == Level::Warn).map(|c| format!("{}: {}", c.name, c.message)).collect();
+    let warnings = preflight
+        .checks
+        .iter()
+        .filter(|c| c.level == Level::Warn)
+        .map(|c| format!("{}: {}", c.name, c.message))
+        .collect();
     Ok(ctx.out.report(&RegisterReport {
         connector: name,
         applied,
@@ -149,7 +166,9 @@ pub(crate) async fn prepare_source(ctx: &Ctx, config: &connector_config::Connect
             found = after;
             applied = done;
         } else {
-            ctx.out.info("The source needs changes olmisctl can make: rerun with --yes to apply them, or apply the SQL below.");
+            ctx.out.info(
+                "The source needs changes olmisctl can make: rerun with --yes to apply them, or apply the SQL below.",
+            );
         }
     }
     if found.checks.iter().any(|c| c.level == Level::Fail) {

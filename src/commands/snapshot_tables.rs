@@ -74,8 +74,10 @@ pub async fn run(args: SnapshotTablesArgs, ctx: &Ctx) -> Result<Exit> {
     let names: Vec<String> = tables.iter().map(|t| t.to_string()).collect();
     let progress = ctx.out.progress(format!("Snapshotting {}", names.join(", ")));
     let timeout = Duration::from_secs(args.timeout);
-    match snapshot::run_incremental(&connect, &client, &name, &tables, timeout, |p| progress.update(snapshot::describe(p)))
-        .await
+    match snapshot::run_incremental(&connect, &client, &name, &tables, timeout, |p| {
+        progress.update(snapshot::describe(p))
+    })
+    .await
     {
         Ok(signal) => {
             let seconds = progress.elapsed().as_secs_f64();
@@ -92,14 +94,17 @@ pub async fn run(args: SnapshotTablesArgs, ctx: &Ctx) -> Result<Exit> {
 fn parse_tables(arg: &str) -> Result<Vec<TableName>> {
     let entries = split_list(arg);
     if entries.is_empty() {
-        return Err(Error::usage("no table given").with_hint("example: olmisctl snapshot-tables referencedata.facilities"));
+        return Err(
+            Error::usage("no table given").with_hint("example: olmisctl snapshot-tables referencedata.facilities")
+        );
     }
     entries
         .iter()
         .map(|e| {
             TableName::parse(e).ok_or_else(|| {
-                Error::usage(format!("{e:?} is not a schema.table name"))
-                    .with_hint("lowercase schema.table names, comma-separated: referencedata.facilities,referencedata.programs")
+                Error::usage(format!("{e:?} is not a schema.table name")).with_hint(
+                    "lowercase schema.table names, comma-separated: referencedata.facilities,referencedata.programs",
+                )
             })
         })
         .collect()
