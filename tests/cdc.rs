@@ -160,9 +160,19 @@ impl Cdc {
         });
     }
 
+    /// Deletes the connector, retrying while the shared worker rebalances (409).
     fn delete_connector(&self) {
         let url = format!("{}/connectors/{}", stack().get("CONNECT_URL"), self.name);
-        let _ = StdCommand::new("curl").args(["-sS", "--max-time", "10", "-X", "DELETE", &url]).output();
+        for _ in 0..30 {
+            let out = StdCommand::new("curl")
+                .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", "-X", "DELETE", &url])
+                .output();
+            let code = out.map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
+            if code == "204" || code == "404" {
+                return;
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
     }
 }
 
@@ -192,7 +202,8 @@ fn json(output: &std::process::Output) -> Value {
 }
 
 fn register(cdc: &Cdc) -> Value {
-    let out = cdc.run(&["--json", "register-connector", "--yes"]);
+    // The worker is shared with other test suites: give its rebalances time.
+    let out = cdc.run(&["--json", "register-connector", "--yes", "--timeout", "300"]);
     assert_eq!(out.status.code(), Some(0), "register-connector failed:\n{}\n{}", stdout(&out), stderr(&out));
     json(&out)
 }
