@@ -4,6 +4,7 @@
 //! tests and future front ends use the same code.
 
 pub mod airflow;
+pub mod cdc;
 pub mod checks;
 pub mod cli;
 pub mod clients;

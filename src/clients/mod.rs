@@ -4,6 +4,7 @@
 
 pub mod airflow;
 pub mod clickhouse;
+pub mod connect;
 pub mod http;
 pub mod postgres;
 pub mod superset;
