@@ -3,6 +3,8 @@
 //! The binary is a thin shell around [`run`]; everything lives in this library so integration
 //! tests and future front ends use the same code.
 
+pub mod airflow;
+pub mod cdc;
 pub mod checks;
 pub mod cli;
 pub mod clients;
@@ -13,6 +15,7 @@ pub mod envfile;
 pub mod error;
 pub mod output;
 pub mod settings;
+pub mod superset;
 
 use std::process::ExitCode;
 

@@ -10,7 +10,7 @@ use crate::settings::Settings;
 const BUILD_HINT: &str = "run `olmisctl dbt-build`";
 
 pub async fn check(settings: &Settings) -> CheckReport {
-    let title = "dbt";
+    let title = "verify dbt";
     let runner = match Runner::locate(&settings.project_dir, std::env::var("DBT_TARGET_PATH").ok().as_deref()) {
         Ok(runner) => runner,
         Err(e) => return CheckReport::new(title, vec![Check::fail("runner project", e.to_string())]),
