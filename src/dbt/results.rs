@@ -15,6 +15,9 @@ use crate::output::{Report, Styles};
 #[derive(Debug, Deserialize)]
 pub struct RunResults {
     pub metadata: Metadata,
+    /// The command line's options as dbt recorded them; `which` is the command (build, test).
+    #[serde(default)]
+    pub args: RunArgs,
     #[serde(default)]
     pub results: Vec<NodeResult>,
     #[serde(default)]
@@ -26,6 +29,12 @@ pub struct Metadata {
     pub generated_at: String,
     #[serde(default)]
     pub invocation_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RunArgs {
+    #[serde(default)]
+    pub which: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -69,7 +69,8 @@ fn last_run(runner: &Runner) -> Check {
     let summary = results::summarize("", "", &run, None, &manifest, &locate);
     let (n, t) = (&summary.nodes, &summary.tests);
     let counts = format!(
-        "{}: {} models built, {} failed; {} tests passed, {} warned, {} failed",
+        "dbt {} at {}: {} models built, {} failed; {} tests passed, {} warned, {} failed",
+        run.args.which.as_deref().unwrap_or("run"),
         run.metadata.generated_at,
         n.built,
         n.failed,
@@ -106,5 +107,57 @@ async fn mart_check(clickhouse: &ClickHouse, database: &str, mart: &str) -> Chec
         }
         Ok(Err(e)) => Check::fail(name, e.message),
         Err(e) => Check::fail(name, e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::Level;
+
+    fn runner_with(run_results: Option<&str>) -> (tempfile::TempDir, Runner) {
+        let project = tempfile::tempdir().unwrap();
+        let dir = project.path().join("dbt");
+        std::fs::create_dir_all(dir.join("target")).unwrap();
+        std::fs::write(dir.join("dbt_project.yml"), "name: x\n").unwrap();
+        if let Some(text) = run_results {
+            std::fs::write(dir.join("target/run_results.json"), text).unwrap();
+        }
+        let runner = Runner::locate(project.path(), None).unwrap();
+        (project, runner)
+    }
+
+    fn results(statuses: &[(&str, &str)]) -> String {
+        let results: Vec<String> =
+            statuses.iter().map(|(id, status)| format!(r#"{{"unique_id": "{id}", "status": "{status}"}}"#)).collect();
+        format!(
+            r#"{{"metadata": {{"generated_at": "2026-11-26T10:00:00Z"}}, "args": {{"which": "build"}}, "results": [{}]}}"#,
+            results.join(",")
+        )
+    }
+
+    #[test]
+    fn last_run_is_tri_state() {
+        let (_p, runner) = runner_with(None);
+        let check = last_run(&runner);
+        assert_eq!(check.level, Level::Fail);
+        assert!(check.message.contains("no dbt run recorded"), "{}", check.message);
+        assert_eq!(check.hint.as_deref(), Some(BUILD_HINT));
+
+        let (_p, runner) = runner_with(Some(&results(&[("model.p.a", "success"), ("test.p.t1.x", "pass")])));
+        let check = last_run(&runner);
+        assert_eq!(check.level, Level::Pass, "{}", check.message);
+        assert!(check.message.starts_with("dbt build at 2026-11-26T10:00:00Z: 1 models built"), "{}", check.message);
+
+        let (_p, runner) = runner_with(Some(&results(&[("model.p.a", "success"), ("test.p.t1.x", "warn")])));
+        assert_eq!(last_run(&runner).level, Level::Warn);
+
+        let (_p, runner) = runner_with(Some(&results(&[("model.p.mart_a", "error"), ("test.p.unique_b.x", "fail")])));
+        let check = last_run(&runner);
+        assert_eq!(check.level, Level::Fail);
+        assert!(check.message.contains("(mart_a, unique_b.x)"), "{}", check.message);
+
+        let (_p, runner) = runner_with(Some("{ not json"));
+        assert_eq!(last_run(&runner).level, Level::Fail);
     }
 }
