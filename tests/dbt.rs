@@ -100,7 +100,8 @@ fn assert_clean_run(summary: &serde_json::Value, models: u64) {
     for key in ["warned", "failed", "errored", "skipped"] {
         assert_eq!(tests[key], 0, "{key}: {summary:#}");
     }
-    assert_eq!(summary["sources"]["fresh"], 19, "{summary:#}");
+    // the four fact tables have a freshness check (models/staging/sources.yml)
+    assert_eq!(summary["sources"]["fresh"], 4, "{summary:#}");
     assert_eq!(summary["problems"].as_array().unwrap().len(), 0, "{summary:#}");
 }
 
@@ -719,19 +720,23 @@ fn git_packages_are_installed_at_their_pinned_revision() {
         "--json",
         "dbt-build",
         "--select",
-        "stg_programs",
+        "+stg_requisitions",
     ]));
     assert_ok(&output);
     let summary = json(&output);
-    assert_eq!(summary["nodes"]["built"], 1, "{summary:#}");
-    assert_eq!(summary["sources"]["fresh"], 1, "the one source upstream of stg_programs: {summary:#}");
+    assert_eq!(summary["nodes"]["built"], 2, "cdc_requisitions and stg_requisitions: {summary:#}");
+    assert_eq!(summary["tests"]["failed"], 0, "{summary:#}");
+    assert_eq!(summary["sources"]["fresh"], 1, "the one source upstream: {summary:#}");
     let packages_yml = std::fs::read_to_string(p.project.path().join("dbt/packages.yml")).unwrap();
     assert!(
         packages_yml.contains(&format!("  - git: \"{url}\"\n    revision: \"v1\"\n    subdirectory: dbt\n")),
         "{packages_yml}"
     );
     let installed = p.project.path().join("dbt/dbt_packages/olmis_analytics_core/models/staging");
-    assert!(installed.join("stg_programs.sql").is_file());
+    assert!(installed.join("stg_requisitions.sql").is_file());
     assert!(!installed.join("stg_after_v1.sql").exists(), "a commit after the pinned tag was installed");
-    assert_eq!(stack().clickhouse(&format!("SELECT count() FROM {}_staging.stg_programs", p.curated)), "3");
+    assert_eq!(
+        stack().clickhouse(&format!("SELECT count() FROM {}_staging.stg_requisitions", p.curated)),
+        p.psql("SELECT count(*) FROM requisition.requisitions")
+    );
 }

@@ -303,7 +303,7 @@ impl Report for RunSummary {
             t.failed + t.errored,
             if t.skipped > 0 { format!(", {} skipped", t.skipped) } else { String::new() }
         ));
-        if let Some(s) = &self.sources {
+        if let Some(s) = self.sources.as_ref().filter(|s| s.fresh + s.stale + s.errored > 0) {
             let errored = if s.errored > 0 { format!(", {} failed to check", s.errored) } else { String::new() };
             out.push_str(&format!("  sources  {} fresh, {} stale{errored}\n", s.fresh, s.stale));
         }

@@ -5,8 +5,8 @@
 //! or log: ClickHouse stores it with its named collections and masks it in its query log and in
 //! `system.named_collections`. olmisctl refreshes it before every dbt run from SOURCE_PG_*.
 
-use crate::clients::clickhouse::ClickHouse;
-use crate::error::Result;
+use crate::clients::clickhouse::{ClickHouse, SERVICE};
+use crate::error::{Error, Result};
 use crate::settings::{Secret, Settings, required};
 
 /// The collection's name; passed to dbt as the var `olmis_source_collection`.
@@ -57,7 +57,13 @@ impl<'a> SourceConnection<'a> {
 
     pub async fn apply(&self, clickhouse: &ClickHouse) -> Result<()> {
         for statement in self.statements() {
-            clickhouse.execute(&statement).await?;
+            if let Err(e) = clickhouse.try_raw(&statement).await? {
+                let first_line = statement.lines().next().unwrap_or_default();
+                return Err(Error::service(SERVICE, format!("{first_line} failed: {}", e.message)).with_hint(
+                    "CLICKHOUSE_USER needs named_collection_control (users.xml) to keep the source connection \
+                     the reconciliation tests use",
+                ));
+            }
         }
         Ok(())
     }
