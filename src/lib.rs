@@ -5,6 +5,7 @@
 
 pub mod checks;
 pub mod cli;
+pub mod clickhouse;
 pub mod clients;
 pub mod commands;
 pub mod context;

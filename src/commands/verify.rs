@@ -2,6 +2,7 @@
 
 use clap::{Args, ValueEnum};
 
+use crate::clickhouse::{freshness, ingestion};
 use crate::context::Ctx;
 use crate::error::{Exit, Result};
 
@@ -16,6 +17,10 @@ pub struct VerifyArgs {
     /// (superset) Open each dashboard in headless Chromium and check every chart rendered
     #[arg(long)]
     pub render: bool,
+    /// (freshness) Also say whether anything landed after this time (ISO 8601; empty = never):
+    /// exit 99 and "new_data": false when nothing did, so a scheduler can skip the build
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -40,7 +45,13 @@ pub enum VerifyTarget {
     All,
 }
 
-pub async fn run(args: VerifyArgs, _ctx: &Ctx) -> Result<Exit> {
-    let name = args.target.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
-    super::not_implemented(&format!("verify {name}"))
+pub async fn run(args: VerifyArgs, ctx: &Ctx) -> Result<Exit> {
+    match args.target {
+        VerifyTarget::Ingestion => Ok(ctx.out.report(&ingestion::run(ctx).await?)),
+        VerifyTarget::Freshness => Ok(ctx.out.report(&freshness::run(ctx, args.since.as_deref()).await?)),
+        _ => {
+            let name = args.target.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
+            super::not_implemented(&format!("verify {name}"))
+        }
+    }
 }
