@@ -21,6 +21,7 @@ SELECT
     multiIf(
         _error != '', replaceRegexpOne(_error, '[:\\s]*\\(at row \\d+\\)\\s*$', ''),
         NOT isValidJSON(message), 'not valid JSON',
+        JSONType(message) != 'Object', 'not a JSON object',
         JSONHas(message, 'schema') AND JSONHas(message, 'payload'),
             'envelope wrapped in schema/payload: the connector must use schemas.enable=false',
         envelope_op NOT IN ('r', 'c', 'u', 'd'),
@@ -33,5 +34,5 @@ SELECT
     ) AS error,
     if(error = '', '', if(_error != '', _raw_message, message)) AS raw_message
 FROM raw.kafka_{{t}}
--- a row with neither message nor error is a tombstone: nothing to land, nothing wrong
+-- a row with neither message nor error would be an empty message: nothing to land, nothing wrong
 WHERE NOT (_error = '' AND message = '')
