@@ -96,7 +96,7 @@ pub fn parse(canonical: &str) -> Definition {
     for (i, (pos, keyword)) in marks.iter().enumerate() {
         let start = pos + keyword.len() + 2;
         let end = marks.get(i + 1).map_or(engine.len(), |(p, _)| *p);
-        def.clauses.push((keyword, engine[start..end].to_string()));
+        def.clauses.push((keyword, engine.get(start..end).unwrap_or_default().to_string()));
     }
     def
 }
