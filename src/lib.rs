@@ -11,6 +11,7 @@ pub mod context;
 pub mod envfile;
 pub mod error;
 pub mod output;
+pub mod packages;
 pub mod settings;
 
 use std::process::ExitCode;

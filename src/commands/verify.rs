@@ -2,6 +2,7 @@
 
 use clap::{Args, ValueEnum};
 
+use crate::checks::CheckReport;
 use crate::context::Ctx;
 use crate::error::{Exit, Result};
 
@@ -40,7 +41,21 @@ pub enum VerifyTarget {
     All,
 }
 
-pub async fn run(args: VerifyArgs, _ctx: &Ctx) -> Result<Exit> {
-    let name = args.target.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
-    super::not_implemented(&format!("verify {name}"))
+pub async fn run(args: VerifyArgs, ctx: &Ctx) -> Result<Exit> {
+    match args.target {
+        VerifyTarget::Packages => Ok(ctx.out.report(&packages(ctx).await?)),
+        other => {
+            let name = other.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
+            super::not_implemented(&format!("verify {name}"))
+        }
+    }
+}
+
+/// The configured packages pass the validator (the same rules as `packages validate`).
+pub async fn packages(ctx: &Ctx) -> Result<CheckReport> {
+    let roots: Vec<_> = crate::packages::locate(&ctx.settings)?.into_iter().map(|l| l.root).collect();
+    let report = tokio::task::spawn_blocking(move || crate::packages::validate(&roots))
+        .await
+        .map_err(|e| crate::error::Error::usage(format!("the validator stopped unexpectedly: {e}")))?;
+    Ok(report.to_checks())
 }

@@ -1,0 +1,390 @@
+//! The validator's rules: pure functions from the in-memory model of a package set to findings.
+//! Rule ids are stable (CI scripts and docs refer to them); add new ones, never rename.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use semver::Version;
+
+use super::connect::{self, ALLOWLIST_VAR};
+use super::manifest::{PackageKind, Part};
+use super::model::{Finding, PackageModel, Resource};
+use super::superset::AssetKind;
+use crate::settings::{TableName, vars};
+
+/// Which packages a rule is checked for (and so listed as PASS for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Every,
+    Extension,
+    Connect,
+    Dbt,
+    ExtensionDbt,
+    Superset,
+    Set,
+}
+
+pub struct Rule {
+    pub id: &'static str,
+    pub summary: &'static str,
+    pub hint: &'static str,
+    pub scope: Scope,
+}
+
+const fn rule(id: &'static str, scope: Scope, summary: &'static str, hint: &'static str) -> Rule {
+    Rule { id, summary, hint, scope }
+}
+
+pub const RULES: &[Rule] = &[
+    rule("files.readable", Scope::Every, "every file the validator reads is readable text", "replace it with a text file, or fix or remove the symlink"),
+    rule("yaml.parse", Scope::Every, "every YAML file parses", "fix the YAML syntax at the line shown"),
+    rule("manifest.present", Scope::Every, "the package has a manifest.yaml", "create manifest.yaml at the package root (see docs/usage-guide.md, Packages)"),
+    rule("manifest.schema", Scope::Every, "manifest fields are present and valid", "see docs/manifest.schema.json for every field"),
+    rule("manifest.unknown-field", Scope::Every, "the manifest has no unknown fields", "remove or rename the field"),
+    rule("manifest.includes", Scope::Every, "`includes` lists exactly the folders present", "make `includes` list exactly the folders the package has: connect, dbt, superset"),
+    rule("manifest.platform-version", Scope::Every, "this olmisctl satisfies `platform_version`", "upgrade olmisctl, or widen `platform_version` if the package works with this version"),
+    rule("manifest.requires-core", Scope::Extension, "the core matches `requires_core`", "pin a core that satisfies `requires_core`, or update the requirement"),
+    rule("set.one-core", Scope::Set, "the set has exactly one core package", "validate one core with its extensions: olmisctl packages validate CORE EXTENSION..."),
+    rule("set.unique-names", Scope::Set, "package names are unique", "give each package its own `name`"),
+    rule("extend.no-connect", Scope::Extension, "an extension has no connect/ folder", "capture belongs to the core: remove connect/ and ask for the table in the core, or set SOURCE_PG_TABLE_ALLOWLIST"),
+    rule("extend.dbt-project-name", Scope::ExtensionDbt, "dbt project names are unique across packages", "rename the project in dbt/dbt_project.yml (e.g. olmis_analytics_<country>)"),
+    rule("extend.dbt-name-collision", Scope::ExtensionDbt, "no extension model, seed or snapshot takes the name or table of another package's", "extensions add, never replace: rename it with a country prefix (e.g. mart_mw_...) and drop the alias"),
+    rule("dbt.project", Scope::Dbt, "dbt/ holds a dbt project with a valid name", "add dbt/dbt_project.yml with `name: <identifier>`"),
+    rule("dbt.duplicate-resource", Scope::Dbt, "model, seed and snapshot names and tables are unique in the package", "rename one of them: dbt refuses two resources with one name or table"),
+    rule("dbt.unresolved-ref", Scope::Dbt, "every ref() names a model, seed or snapshot of the set", "fix the name, or add the package that defines it"),
+    rule("superset.required-fields", Scope::Superset, "every asset has the fields Superset's import needs", "add the field; export the asset from Superset to see a complete file"),
+    rule("superset.uuid-reuse", Scope::Superset, "asset UUIDs are unique (an identical copy of another package's database excepted)", "give the asset a fresh UUID (e.g. `uuidgen`); to reuse the core's database, copy its file unchanged"),
+    rule("superset.dangling-dataset-database", Scope::Superset, "every dataset's database_uuid names a database of the set", "point database_uuid at a database asset, or add the database's YAML to databases/"),
+    rule("superset.dangling-chart-dataset", Scope::Superset, "every chart's dataset_uuid names a dataset of the set", "point dataset_uuid at a dataset asset, or add the dataset's YAML"),
+    rule("superset.dangling-dashboard-chart", Scope::Superset, "every chart a dashboard places exists in the set", "add the chart's YAML, or remove it from the dashboard's position"),
+    rule("superset.dataset-table", Scope::Superset, "every physical dataset reads a dbt model or declared source of the set", "point table_name at a mart, or declare the table as a dbt source"),
+    rule("connect.template", Scope::Connect, "the connector template is valid JSON with known placeholders", "see the placeholder syntax in the core package's README"),
+    rule("secrets.password-in-database", Scope::Superset, "no credential in a Superset database definition", "mask it as XXXXXXXXXX: superset-import supplies the password from the environment"),
+    rule("secrets.password-in-connector", Scope::Connect, "no credential in the connector config", "use a placeholder such as ${SOURCE_PG_PASSWORD}"),
+];
+
+pub fn find_rule(id: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.id == id)
+}
+
+/// Does `rule` apply to `pkg` (so a clean result is worth a PASS line)?
+pub fn applies(rule: &Rule, pkg: &PackageModel) -> bool {
+    let has = |part| pkg.folders.contains(&part);
+    match rule.scope {
+        Scope::Every => true,
+        Scope::Extension => pkg.is_extension(),
+        Scope::Connect => has(Part::Connect),
+        Scope::Dbt => has(Part::Dbt),
+        Scope::ExtensionDbt => pkg.is_extension() && has(Part::Dbt),
+        Scope::Superset => has(Part::Superset),
+        Scope::Set => false,
+    }
+}
+
+/// The name findings about the set as a whole are filed under.
+pub const SET: &str = "package set";
+
+/// Runs every rule over the set. `platform` is the running olmisctl's version.
+pub fn validate(set: &[PackageModel], platform: &Version) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = set.iter().flat_map(|p| p.problems.iter().cloned()).collect();
+    findings.extend(set_rules(set));
+    for (i, pkg) in set.iter().enumerate() {
+        findings.extend(manifest_rules(pkg, platform));
+        findings.extend(requires_core(pkg, set));
+        if pkg.is_extension() && pkg.folders.contains(&Part::Connect) {
+            findings.push(Finding::new("extend.no-connect", &pkg.label, Some("connect".into()), None, "an extension has a connect/ folder; only the core configures change capture".into()));
+        }
+        findings.extend(connect_rules(pkg));
+        findings.extend(dbt_rules(pkg));
+        findings.extend(dbt_collisions(i, set));
+        findings.extend(superset_uuid_reuse(i, set));
+    }
+    findings.extend(dbt_refs(set));
+    findings.extend(superset_references(set));
+    findings
+}
+
+/// Packages that `set[i]` must not clash with: the core and extensions listed before it (a clash
+/// between two extensions is reported once, on the later one).
+fn earlier(i: usize, set: &[PackageModel]) -> impl Iterator<Item = &PackageModel> {
+    set.iter().enumerate().filter(move |(j, p)| *j != i && (*j < i || p.kind() == Some(PackageKind::Core))).map(|(_, p)| p)
+}
+
+fn set_rules(set: &[PackageModel]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let cores: Vec<&PackageModel> = set.iter().filter(|p| p.kind() == Some(PackageKind::Core)).collect();
+    if cores.is_empty() && !set.is_empty() {
+        out.push(Finding::new("set.one-core", SET, None, None, "no core package in the set: extensions are checked against their core".into())
+            .with_hint("pass the core's folder too, or configure ANALYTICS_CORE_PATH or ANALYTICS_CORE_GIT_URL"));
+    }
+    for extra in cores.iter().skip(1) {
+        out.push(Finding::new("set.one-core", SET, None, None, format!("more than one core package: {} and {}", cores[0].label, extra.label)));
+    }
+    let mut seen: BTreeMap<&str, &PackageModel> = BTreeMap::new();
+    for pkg in set.iter().filter(|p| p.manifest.is_some()) {
+        if let Some(first) = seen.insert(&pkg.label, pkg) {
+            out.push(Finding::new("set.unique-names", SET, None, None, format!("two packages are named {}: {} and {}", pkg.label, first.root.display(), pkg.root.display())));
+        }
+    }
+    out
+}
+
+fn manifest_rules(pkg: &PackageModel, platform: &Version) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let Some(m) = &pkg.manifest else { return out };
+    let file = Some(super::manifest::FILE_NAME.into());
+    let includes_line = m.line("includes");
+    for part in Part::ALL {
+        let listed = m.includes.contains(&part);
+        let present = pkg.folders.contains(&part);
+        let message = match (listed, present) {
+            (true, false) => format!("`includes` lists {} but there is no {}/ folder", part.as_str(), part.as_str()),
+            (false, true) => format!("there is a {}/ folder but `includes` does not list {}", part.as_str(), part.as_str()),
+            _ => continue,
+        };
+        out.push(Finding::new("manifest.includes", &pkg.label, file.clone(), includes_line, message));
+    }
+    if !m.platform_version.matches(platform) {
+        out.push(Finding::new(
+            "manifest.platform-version",
+            &pkg.label,
+            file,
+            m.line("platform_version"),
+            format!("needs olmisctl {}, this is olmisctl {platform}", m.platform_version),
+        ));
+    }
+    out
+}
+
+fn requires_core(pkg: &PackageModel, set: &[PackageModel]) -> Vec<Finding> {
+    let Some(req) = pkg.manifest.as_ref().and_then(|m| m.requires_core.as_ref().map(|r| (r, m.line("requires_core")))) else {
+        return Vec::new();
+    };
+    let (req, line) = req;
+    let Some(core) = set.iter().filter_map(|p| p.manifest.as_ref()).find(|m| m.kind == PackageKind::Core) else {
+        return Vec::new(); // set.one-core already says the core is missing.
+    };
+    let message = if core.name != req.name {
+        format!("requires core {} but the set's core is {}", req.name, core.name)
+    } else if !req.version.matches(&core.version) {
+        format!("requires {} {} but the core is version {}", req.name, req.version, core.version)
+    } else {
+        return Vec::new();
+    };
+    vec![Finding::new("manifest.requires-core", &pkg.label, Some(super::manifest::FILE_NAME.into()), line, message)]
+}
+
+fn connect_rules(pkg: &PackageModel) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let is_core = pkg.kind() == Some(PackageKind::Core);
+    if is_core && pkg.folders.contains(&Part::Connect) && !pkg.connect.iter().any(|c| c.file.as_path() == std::path::Path::new(connect::TEMPLATE_FILE)) {
+        out.push(Finding::new("connect.template", &pkg.label, Some("connect".into()), None, format!("the core has no {}", connect::TEMPLATE_FILE)));
+    }
+    for c in &pkg.connect {
+        let at = |line: usize| (Some(c.file.clone()), Some(line));
+        for p in &c.template.problems {
+            let (file, line) = at(p.line);
+            out.push(Finding::new("connect.template", &pkg.label, file, line, p.message.clone()));
+        }
+        for p in &c.template.placeholders {
+            if vars::lookup(&p.name).is_none() {
+                let (file, line) = at(p.line);
+                out.push(Finding::new("connect.template", &pkg.label, file, line, format!("`${{{}}}` is not an olmisctl configuration variable", p.name))
+                    .with_hint("use a variable from `olmisctl config` (e.g. SOURCE_PG_CONNECT_HOST)"));
+            }
+        }
+        if is_core && c.file.as_path() == std::path::Path::new(connect::TEMPLATE_FILE) {
+            match c.template.placeholders.iter().find(|p| p.name == ALLOWLIST_VAR) {
+                None => out.push(Finding::new("connect.template", &pkg.label, Some(c.file.clone()), None, format!("the core's template has no `${{{ALLOWLIST_VAR}:-...}}`: it must list the tables it captures"))),
+                Some(p) => {
+                    let listed = p.default.as_deref().map(crate::settings::split_list).unwrap_or_default();
+                    let bad: Vec<&String> = listed.iter().filter(|t| TableName::parse(t).is_none()).collect();
+                    if listed.is_empty() || !bad.is_empty() {
+                        let what = if listed.is_empty() { "no default tables".to_string() } else { format!("entries that are not schema.table: {bad:?}") };
+                        out.push(Finding::new("connect.template", &pkg.label, Some(c.file.clone()), Some(p.line), format!("`${{{ALLOWLIST_VAR}:-...}}` has {what}")));
+                    }
+                }
+            }
+        }
+        for (key, line) in &c.template.literal_secrets {
+            let (file, line) = at(*line);
+            out.push(Finding::new("secrets.password-in-connector", &pkg.label, file, line, format!("`{key}` is written in clear")));
+        }
+    }
+    out
+}
+
+fn dbt_rules(pkg: &PackageModel) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let Some(dbt) = &pkg.dbt else { return out };
+    let file = Some(dbt.project_file.clone());
+    match &dbt.name {
+        _ if !dbt.project_found => out.push(Finding::new("dbt.project", &pkg.label, file, None, "dbt/ has no dbt_project.yml".into())),
+        None => out.push(Finding::new("dbt.project", &pkg.label, file, None, "dbt_project.yml has no `name`".into())),
+        Some((name, line)) if !super::dbt::is_project_name(name) => out.push(Finding::new(
+            "dbt.project",
+            &pkg.label,
+            file,
+            Some(*line),
+            format!("project name {name:?} is not an identifier (letters, digits, _)"),
+        )),
+        Some(_) => {}
+    }
+    let mut names: BTreeMap<&str, &Resource> = BTreeMap::new();
+    let mut relations: BTreeMap<&str, &Resource> = BTreeMap::new();
+    for res in &dbt.resources {
+        if let Some(first) = names.insert(&res.name, res) {
+            out.push(Finding::new("dbt.duplicate-resource", &pkg.label, Some(res.file.clone()), Some(res.line), format!("{} has the same name as {}", res.describe(), first.describe())));
+        } else if let Some(first) = relations.insert(res.relation(), res) {
+            out.push(Finding::new("dbt.duplicate-resource", &pkg.label, Some(res.file.clone()), Some(res.line), format!("{} builds table `{}`, as does {}", res.describe(), res.relation(), first.describe())));
+        }
+    }
+    out
+}
+
+fn dbt_collisions(i: usize, set: &[PackageModel]) -> Vec<Finding> {
+    let pkg = &set[i];
+    let mut out = Vec::new();
+    let Some(dbt) = pkg.dbt.as_ref().filter(|_| pkg.is_extension()) else { return out };
+    for other in earlier(i, set) {
+        let Some(theirs) = &other.dbt else { continue };
+        if let (Some((name, line)), Some(their_name)) = (&dbt.name, other.dbt_name())
+            && name == their_name
+        {
+            out.push(Finding::new("extend.dbt-project-name", &pkg.label, Some(dbt.project_file.clone()), Some(*line), format!("dbt project name `{name}` is also the project name of {}", other.label)));
+        }
+        for mine in &dbt.resources {
+            for their in &theirs.resources {
+                let (line, message) = if mine.name == their.name {
+                    (mine.line, format!("{} has the name of {} {} in {}", mine.describe(), other.kind().map_or("package", PackageKind::as_str), their.describe(), other.label))
+                } else if mine.relation() == their.relation() {
+                    let line = mine.alias.as_ref().map_or(mine.line, |(_, _, l)| *l);
+                    (line, format!("{} builds table `{}`, which {} in {} already builds", mine.describe(), mine.relation(), their.describe(), other.label))
+                } else {
+                    continue;
+                };
+                let file = mine.alias.as_ref().filter(|_| mine.name != their.name).map_or(&mine.file, |(_, f, _)| f);
+                out.push(Finding::new("extend.dbt-name-collision", &pkg.label, Some(file.clone()), Some(line), message));
+            }
+        }
+    }
+    out
+}
+
+fn dbt_refs(set: &[PackageModel]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for pkg in set {
+        let Some(dbt) = &pkg.dbt else { continue };
+        // A core must build on its own, so its refs resolve inside the core only.
+        let visible: Vec<&PackageModel> =
+            if pkg.kind() == Some(PackageKind::Core) { vec![pkg] } else { set.iter().filter(|p| p.dbt.is_some()).collect() };
+        for (file, r) in &dbt.refs {
+            let defines = |p: &PackageModel| p.dbt.as_ref().is_some_and(|d| d.resources.iter().any(|res| res.name == r.name));
+            let shown = match &r.package {
+                Some(package) => format!("ref('{package}', '{}')", r.name),
+                None => format!("ref('{}')", r.name),
+            };
+            let message = match &r.package {
+                Some(package) => match visible.iter().find(|p| p.dbt_name() == Some(package.as_str())) {
+                    None => format!("{shown}: no dbt project named `{package}` in the package set"),
+                    Some(p) if !defines(p) => format!("{shown}: {} has no model, seed or snapshot `{}`", p.label, r.name),
+                    Some(_) => continue,
+                },
+                None if visible.iter().any(|p| defines(p)) => continue,
+                None if pkg.kind() == Some(PackageKind::Core) && set.iter().any(|p| defines(p)) => {
+                    format!("{shown} names a model of an extension; the core must build without extensions")
+                }
+                None => format!("{shown} does not name a model, seed or snapshot in the package set"),
+            };
+            out.push(Finding::new("dbt.unresolved-ref", &pkg.label, Some(file.clone()), Some(r.line), message));
+        }
+    }
+    out
+}
+
+fn superset_uuid_reuse(i: usize, set: &[PackageModel]) -> Vec<Finding> {
+    let pkg = &set[i];
+    let mut out = Vec::new();
+    let mut mine: BTreeMap<&str, &super::model::AssetFile> = BTreeMap::new();
+    for a in &pkg.assets {
+        let Some(uuid) = &a.asset.uuid else { continue };
+        let key = uuid.value.trim();
+        if let Some(first) = mine.insert(key, a) {
+            out.push(Finding::new("superset.uuid-reuse", &pkg.label, Some(a.file.clone()), Some(uuid.line), format!("UUID {key} is also the UUID of {}", first.file.display())));
+            continue;
+        }
+        for other in earlier(i, set) {
+            for b in other.assets.iter().filter(|b| b.asset.uuid.as_ref().is_some_and(|u| u.value.trim() == key)) {
+                let identical_database = a.asset.kind == AssetKind::Database && b.asset.kind == AssetKind::Database && a.asset.content == b.asset.content;
+                if identical_database {
+                    continue;
+                }
+                let detail = if a.asset.kind == AssetKind::Database && b.asset.kind == AssetKind::Database {
+                    "; a database may be repeated only as an identical copy".to_string()
+                } else {
+                    String::new()
+                };
+                out.push(Finding::new(
+                    "superset.uuid-reuse",
+                    &pkg.label,
+                    Some(a.file.clone()),
+                    Some(uuid.line),
+                    format!("{} UUID {key} is already the UUID of {} {} in {}{detail}", a.asset.kind.as_str(), b.asset.kind.as_str(), b.file.display(), other.label),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn superset_references(set: &[PackageModel]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut by_kind: BTreeMap<AssetKind, BTreeSet<&str>> = BTreeMap::new();
+    for a in set.iter().flat_map(|p| &p.assets) {
+        if let Some(u) = &a.asset.uuid {
+            by_kind.entry(a.asset.kind).or_default().insert(u.value.trim());
+        }
+    }
+    let exists = |kind: AssetKind, uuid: &str| by_kind.get(&kind).is_some_and(|s| s.contains(uuid.trim()));
+    let mut tables: BTreeSet<&str> = BTreeSet::new();
+    for dbt in set.iter().filter_map(|p| p.dbt.as_ref()) {
+        tables.extend(dbt.resources.iter().map(Resource::relation));
+        tables.extend(dbt.sources.iter().flat_map(|(_, s)| [s.identifier.as_str(), s.table.as_str()]));
+    }
+    for pkg in set {
+        for a in &pkg.assets {
+            let asset = &a.asset;
+            let finding = |rule, line, message| Finding::new(rule, &pkg.label, Some(a.file.clone()), Some(line), message);
+            if !asset.missing.is_empty() {
+                let fields: Vec<String> = asset.missing.iter().map(|f| format!("`{f}`")).collect();
+                out.push(finding("superset.required-fields", 1, format!("{} is missing {}", asset.kind.as_str(), fields.join(", "))));
+            }
+            if let Some(bad) = &asset.malformed_uuid {
+                out.push(finding("superset.required-fields", bad.line, format!("uuid {:?} is not a UUID", bad.value)));
+            }
+            if let Some(parent) = &asset.parent_uuid {
+                let (rule, field, kind) = match asset.kind {
+                    AssetKind::Dataset => ("superset.dangling-dataset-database", "database_uuid", AssetKind::Database),
+                    _ => ("superset.dangling-chart-dataset", "dataset_uuid", AssetKind::Dataset),
+                };
+                if !parent.value.trim().is_empty() && !exists(kind, &parent.value) {
+                    let message = format!("{field} {} names no {} of the package set", parent.value.trim(), kind.as_str());
+                    out.push(finding(rule, parent.line, message));
+                }
+            }
+            for chart in &asset.chart_uuids {
+                if !exists(AssetKind::Chart, &chart.value) {
+                    out.push(finding("superset.dangling-dashboard-chart", chart.line, format!("places chart {}, which no chart in the package set has as UUID", chart.value.trim())));
+                }
+            }
+            if let Some(table) = &asset.table
+                && !tables.contains(table.value.trim())
+            {
+                out.push(finding("superset.dataset-table", table.line, format!("table `{}` is not a dbt model, seed, snapshot or declared source of the package set", table.value.trim())));
+            }
+            for secret in &asset.secrets {
+                out.push(finding("secrets.password-in-database", secret.line, secret.value.clone()));
+            }
+        }
+    }
+    out
+}
