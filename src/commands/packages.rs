@@ -21,9 +21,11 @@ pub enum PackagesAction {
     /// Clone or update the Git packages at their pinned refs into .packages/
     Fetch,
     /// Check packages for every way they can break or shadow each other
-    #[command(after_help = "Exit codes: 0 valid, 1 violations found, 2 usage error (e.g. a path that is not a folder).\n\
+    #[command(
+        after_help = "Exit codes: 0 valid, 1 violations found, 2 usage error (e.g. a path that is not a folder).\n\
         Without PATHs, validates the configured core and extensions. When the PATHs hold no core package,\n\
-        the configured core (if present) joins the set, since extensions are checked against it.")]
+        the configured core (if present) joins the set, since extensions are checked against it."
+    )]
     Validate {
         /// Package directories [default: the configured core and extensions]
         paths: Vec<PathBuf>,
@@ -128,7 +130,8 @@ async fn run_fetch(ctx: &Ctx) -> Result<Exit> {
             i + 1,
             locations.len()
         ));
-        let (url_owned, ref_owned, dest, token) = (url.clone(), reference.clone(), loc.root.clone(), settings.packages.git_token.clone());
+        let (url_owned, ref_owned, dest, token) =
+            (url.clone(), reference.clone(), loc.root.clone(), settings.packages.git_token.clone());
         let (result, progress) = tokio::task::spawn_blocking(move || {
             let update = |detail: String| progress.update(detail);
             let request = fetch::Request {

@@ -121,7 +121,9 @@ pub fn parse_template(text: &str) -> Template {
                 }
             }
         }
-        Ok(_) => problems.push(TemplateProblem { line: 1, message: "must be a JSON object of config keys".to_string() }),
+        Ok(_) => {
+            problems.push(TemplateProblem { line: 1, message: "must be a JSON object of config keys".to_string() })
+        }
     }
     Template { placeholders, problems, literal_secrets }
 }
@@ -142,14 +144,18 @@ mod tests {
         let t = parse_template(text);
         assert!(t.problems.is_empty() && t.literal_secrets.is_empty(), "{t:?}");
         let names: Vec<(&str, usize)> = t.placeholders.iter().map(|p| (p.name.as_str(), p.line)).collect();
-        assert_eq!(names, vec![("SOURCE_PG_CONNECT_HOST", 3), ("SOURCE_PG_PASSWORD", 4), ("SOURCE_PG_TABLE_ALLOWLIST", 5)]);
+        assert_eq!(
+            names,
+            vec![("SOURCE_PG_CONNECT_HOST", 3), ("SOURCE_PG_PASSWORD", 4), ("SOURCE_PG_TABLE_ALLOWLIST", 5)]
+        );
         let tables: Vec<String> = t.default_tables().iter().map(ToString::to_string).collect();
         assert_eq!(tables, vec!["referencedata.facilities", "requisition.requisitions"]);
     }
 
     #[test]
     fn literal_passwords_and_bad_syntax() {
-        let t = parse_template("{\"connector.class\": \"x\",\n\"database.password\": \"hunter2\",\n\"a\": \"${lower}\"}");
+        let t =
+            parse_template("{\"connector.class\": \"x\",\n\"database.password\": \"hunter2\",\n\"a\": \"${lower}\"}");
         assert_eq!(t.literal_secrets, vec![("database.password".to_string(), 2)]);
         assert_eq!(t.problems.len(), 1, "{:?}", t.problems);
         let t = parse_template("{\"connector.class\": \"x\", \"a\": \"${x y}\"}");

@@ -93,13 +93,20 @@ pub struct SourceTable {
 
 pub fn parse_properties(doc: &Node) -> Properties {
     let mut props = Properties::default();
-    for (section, kind) in [("models", ResourceKind::Model), ("seeds", ResourceKind::Seed), ("snapshots", ResourceKind::Snapshot)] {
+    for (section, kind) in
+        [("models", ResourceKind::Model), ("seeds", ResourceKind::Seed), ("snapshots", ResourceKind::Snapshot)]
+    {
         for entry in yaml::get(doc, section).map(yaml::items).unwrap_or_default() {
             let Some((name, line)) = yaml::get_str(entry, "name") else { continue };
             let config = yaml::get(entry, "config");
             let alias = config.and_then(|c| yaml::get_str(c, "alias").or_else(|| yaml::get_str(c, "+alias")));
             if let Some((alias, alias_line)) = alias {
-                props.aliases.push(AliasDecl { kind, name: name.to_string(), alias: alias.to_string(), line: alias_line });
+                props.aliases.push(AliasDecl {
+                    kind,
+                    name: name.to_string(),
+                    alias: alias.to_string(),
+                    line: alias_line,
+                });
             }
             if kind == ResourceKind::Snapshot && yaml::get(entry, "relation").is_some() {
                 props.snapshots.push((name.to_string(), line));
@@ -123,7 +130,9 @@ pub fn parse_properties(doc: &Node) -> Properties {
     yaml::walk(doc, &mut |_, node| {
         if let Some(text) = yaml::as_str(node).filter(|t| t.contains("ref(")) {
             let line = yaml::line(node);
-            props.refs.extend(jinja::scan_code(text).refs.into_iter().map(|r| RefCall { line: line + r.line - 1, ..r }));
+            props
+                .refs
+                .extend(jinja::scan_code(text).refs.into_iter().map(|r| RefCall { line: line + r.line - 1, ..r }));
         }
     });
     props
@@ -168,7 +177,15 @@ snapshots:
 ";
         let doc = yaml::parse(text).unwrap().unwrap();
         let p = parse_properties(&doc);
-        assert_eq!(p.aliases, vec![AliasDecl { kind: ResourceKind::Model, name: "mart_x".into(), alias: "mart_stock_status".into(), line: 5 }]);
+        assert_eq!(
+            p.aliases,
+            vec![AliasDecl {
+                kind: ResourceKind::Model,
+                name: "mart_x".into(),
+                alias: "mart_stock_status".into(),
+                line: 5
+            }]
+        );
         assert_eq!(p.sources.len(), 2);
         assert_eq!(p.sources[1].identifier, "events_referencedata_facilities2");
         assert_eq!(p.snapshots, vec![("snap_orders".to_string(), 19)]);

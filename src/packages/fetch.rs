@@ -6,7 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
-use git2::{AutotagOption, Cred, CredentialType, Direction, ErrorClass, ErrorCode, FetchOptions, Oid, RemoteCallbacks, Repository};
+use git2::{
+    AutotagOption, Cred, CredentialType, Direction, ErrorClass, ErrorCode, FetchOptions, Oid, RemoteCallbacks,
+    Repository,
+};
 
 use crate::error::{Error, Result};
 use crate::settings::Secret;
@@ -91,7 +94,11 @@ fn choose(reference: Option<&str>, heads: &[(String, Oid)], default_branch: Opti
     }
     let branch = format!("refs/heads/{r}");
     if advertised(&branch) {
-        return Some(Target::Advertised { remote_ref: branch, local_ref: format!("refs/remotes/origin/{r}"), what: format!("branch {r}") });
+        return Some(Target::Advertised {
+            remote_ref: branch,
+            local_ref: format!("refs/remotes/origin/{r}"),
+            what: format!("branch {r}"),
+        });
     }
     if r.starts_with("refs/") && advertised(r) {
         return Some(Target::Advertised { remote_ref: r.to_string(), local_ref: r.to_string(), what: r.to_string() });
@@ -99,7 +106,11 @@ fn choose(reference: Option<&str>, heads: &[(String, Oid)], default_branch: Opti
     is_commit_like(r).then(|| Target::Commit(r.to_lowercase()))
 }
 
-fn callbacks<'a>(url: &str, token: Option<&'a Secret>, on_progress: &'a (dyn Fn(String) + Sync)) -> RemoteCallbacks<'a> {
+fn callbacks<'a>(
+    url: &str,
+    token: Option<&'a Secret>,
+    on_progress: &'a (dyn Fn(String) + Sync),
+) -> RemoteCallbacks<'a> {
     let token = token.filter(|_| token_allowed(url));
     let mut cb = RemoteCallbacks::new();
     let mut attempts = 0;
@@ -118,7 +129,12 @@ fn callbacks<'a>(url: &str, token: Option<&'a Secret>, on_progress: &'a (dyn Fn(
     });
     cb.transfer_progress(move |p| {
         if p.total_objects() > 0 {
-            on_progress(format!("{}/{} objects, {} KiB", p.received_objects(), p.total_objects(), p.received_bytes() / 1024));
+            on_progress(format!(
+                "{}/{} objects, {} KiB",
+                p.received_objects(),
+                p.total_objects(),
+                p.received_bytes() / 1024
+            ));
         }
         true
     });
@@ -153,18 +169,26 @@ fn open_or_init(dest: &Path) -> Result<(Repository, Option<Oid>)> {
                 return Err(Error::file(dest, "exists and is not a checkout made by `packages fetch`")
                     .with_hint("move it away (or delete it) and fetch again"));
             }
-            Repository::init(dest).map_err(|e| Error::file(dest, format!("cannot create a Git repository: {}", e.message())))?
+            Repository::init(dest)
+                .map_err(|e| Error::file(dest, format!("cannot create a Git repository: {}", e.message())))?
         }
     };
     let head = repo.head().ok().and_then(|h| h.target());
     if head.is_some() {
         let mut opts = git2::StatusOptions::new();
         opts.include_untracked(true).recurse_untracked_dirs(true);
-        let statuses = repo.statuses(Some(&mut opts)).map_err(|e| Error::file(dest, format!("cannot read the checkout's status: {}", e.message())))?;
+        let statuses = repo
+            .statuses(Some(&mut opts))
+            .map_err(|e| Error::file(dest, format!("cannot read the checkout's status: {}", e.message())))?;
         let changed: Vec<String> = statuses.iter().filter_map(|s| s.path().ok().map(str::to_string)).take(5).collect();
         if !changed.is_empty() {
-            return Err(Error::file(dest, format!("has local changes that a fetch would overwrite: {}", changed.join(", ")))
-                .with_hint("copy your changes into the package's own repository, then delete this folder and fetch again"));
+            return Err(Error::file(
+                dest,
+                format!("has local changes that a fetch would overwrite: {}", changed.join(", ")),
+            )
+            .with_hint(
+                "copy your changes into the package's own repository, then delete this folder and fetch again",
+            ));
         }
     }
     Ok((repo, head))
@@ -177,8 +201,18 @@ fn same_dir(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Clones or updates one package at its ref. Blocking (run it off the async runtime).
+/// Clones or updates one package at its ref. Blocking (run it off the async runtime). A first
+/// fetch that fails leaves nothing behind; a failed update leaves the previous checkout as it was.
 pub fn fetch(req: &Request, on_progress: &(dyn Fn(String) + Sync)) -> Result<Checkout> {
+    let fresh = !req.dest.exists();
+    let result = fetch_into(req, on_progress);
+    if result.is_err() && fresh {
+        let _ = std::fs::remove_dir_all(req.dest);
+    }
+    result
+}
+
+fn fetch_into(req: &Request, on_progress: &(dyn Fn(String) + Sync)) -> Result<Checkout> {
     if url::Url::parse(req.url).is_ok_and(|u| u.password().is_some()) {
         return Err(Error::Config {
             var: req.url_var.to_string(),
@@ -213,25 +247,31 @@ pub fn fetch(req: &Request, on_progress: &(dyn Fn(String) + Sync)) -> Result<Che
     };
     let target = choose(req.reference, &heads, default_branch.as_deref()).ok_or_else(|| missing_ref(req, &heads))?;
 
+    // libgit2's local transport (file:// and plain paths) can't fetch shallow; a local copy is cheap.
+    let local = !req.url.contains("://") || req.url.starts_with("file://");
     let fetch_with = |remote: &mut git2::Remote, refspecs: &[String], depth: i32| {
+        let depth = if local { 0 } else { depth };
         let mut opts = FetchOptions::new();
-        opts.remote_callbacks(callbacks(req.url, req.token, on_progress)).download_tags(AutotagOption::None).depth(depth);
+        opts.remote_callbacks(callbacks(req.url, req.token, on_progress))
+            .download_tags(AutotagOption::None)
+            .depth(depth);
         remote.fetch(refspecs, Some(&mut opts), None).map_err(|e| remote_error(req.url, req.token, &e))
     };
     on_progress("fetching".into());
     let (commit, resolved) = match &target {
         Target::Advertised { remote_ref, local_ref, what } => {
             fetch_with(&mut remote, &[format!("+{remote_ref}:{local_ref}")], 1)?;
-            let commit = repo
-                .find_reference(local_ref)
-                .and_then(|r| r.peel_to_commit())
-                .map_err(|e| Error::service("git", format!("{}: {what} did not arrive: {}", display_url(req.url), e.message())))?;
+            let commit = repo.find_reference(local_ref).and_then(|r| r.peel_to_commit()).map_err(|e| {
+                Error::service("git", format!("{}: {what} did not arrive: {}", display_url(req.url), e.message()))
+            })?;
             (commit.id(), what.clone())
         }
         Target::Commit(sha) => {
             // A commit that is the tip of an advertised ref can come shallow; any other commit
             // needs the history that contains it.
-            let tip = heads.iter().find(|(n, oid)| oid.to_string().starts_with(sha.as_str()) && !n.ends_with("^{}") && n != "HEAD");
+            let tip = heads
+                .iter()
+                .find(|(n, oid)| oid.to_string().starts_with(sha.as_str()) && !n.ends_with("^{}") && n != "HEAD");
             match tip {
                 Some((name, _)) => fetch_with(&mut remote, &[format!("+{name}:refs/olmisctl/pinned")], 1)?,
                 None => fetch_with(
@@ -240,17 +280,16 @@ pub fn fetch(req: &Request, on_progress: &(dyn Fn(String) + Sync)) -> Result<Che
                     i32::MAX, // libgit2's "unshallow": the whole history
                 )?,
             }
-            let commit = repo
-                .revparse_single(sha)
-                .and_then(|o| o.peel_to_commit())
-                .map_err(|_| missing_ref(req, &heads))?;
+            let commit =
+                repo.revparse_single(sha).and_then(|o| o.peel_to_commit()).map_err(|_| missing_ref(req, &heads))?;
             (commit.id(), format!("commit {}", &commit.id().to_string()[..12]))
         }
     };
     let object = repo.find_object(commit, None).map_err(|e| Error::file(req.dest, e.message().to_string()))?;
     let mut checkout = git2::build::CheckoutBuilder::new();
     checkout.force().remove_untracked(true);
-    repo.checkout_tree(&object, Some(&mut checkout)).map_err(|e| Error::file(req.dest, format!("checkout failed: {}", e.message())))?;
+    repo.checkout_tree(&object, Some(&mut checkout))
+        .map_err(|e| Error::file(req.dest, format!("checkout failed: {}", e.message())))?;
     repo.set_head_detached(commit).map_err(|e| Error::file(req.dest, format!("checkout failed: {}", e.message())))?;
     let action = match before {
         None => Action::Cloned,
@@ -287,7 +326,8 @@ fn missing_ref(req: &Request, heads: &[(String, Oid)]) -> Error {
 /// Extension checkouts under `.packages/extensions/` that no configured URL uses any more.
 pub fn stale_checkouts(extensions_dir: &Path, configured: &[PathBuf]) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(extensions_dir) else { return Vec::new() };
-    let mut stale: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir() && !configured.contains(p)).collect();
+    let mut stale: Vec<PathBuf> =
+        entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir() && !configured.contains(p)).collect();
     stale.sort();
     stale
 }
@@ -308,11 +348,17 @@ mod tests {
     #[test]
     fn refs_resolve_to_tags_then_branches_then_commits() {
         let h = heads();
-        assert!(matches!(choose(Some("v1.0.0"), &h, None), Some(Target::Advertised { what, .. }) if what == "tag v1.0.0"));
-        assert!(matches!(choose(Some("main"), &h, None), Some(Target::Advertised { local_ref, .. }) if local_ref == "refs/remotes/origin/main"));
+        assert!(
+            matches!(choose(Some("v1.0.0"), &h, None), Some(Target::Advertised { what, .. }) if what == "tag v1.0.0")
+        );
+        assert!(
+            matches!(choose(Some("main"), &h, None), Some(Target::Advertised { local_ref, .. }) if local_ref == "refs/remotes/origin/main")
+        );
         assert_eq!(choose(Some("ABCDEF1"), &h, None), Some(Target::Commit("abcdef1".into())));
         assert_eq!(choose(Some("nope"), &h, None), None);
-        assert!(matches!(choose(None, &h, Some("refs/heads/main")), Some(Target::Advertised { what, .. }) if what == "default branch main"));
+        assert!(
+            matches!(choose(None, &h, Some("refs/heads/main")), Some(Target::Advertised { what, .. }) if what == "default branch main")
+        );
     }
 
     #[test]

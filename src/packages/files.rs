@@ -19,6 +19,10 @@ const MAX_DEPTH: usize = 32;
 /// `extensions`, sorted, as paths relative to `root`. Hidden entries (`.git`, ...) are skipped.
 pub fn walk(root: &Path, dir: &Path, extensions: &[&str], unreadable: &mut Vec<Unreadable>) -> Vec<PathBuf> {
     let mut found = Vec::new();
+    // dbt's default folders (seeds/, snapshots/, ...) are optional: absent is fine, broken is not.
+    if std::fs::symlink_metadata(dir).is_err() {
+        return found;
+    }
     let mut seen = BTreeSet::new();
     if let Ok(real) = dir.canonicalize() {
         seen.insert(real);
@@ -29,7 +33,14 @@ pub fn walk(root: &Path, dir: &Path, extensions: &[&str], unreadable: &mut Vec<U
 }
 
 fn relative(root: &Path, path: &Path) -> PathBuf {
-    path.strip_prefix(root).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
+    if let Ok(rel) = path.strip_prefix(root) {
+        return rel.to_path_buf();
+    }
+    // Canonical paths (symlink targets) are relative to the canonical root.
+    match root.canonicalize() {
+        Ok(real_root) => path.strip_prefix(real_root).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf()),
+        Err(_) => path.to_path_buf(),
+    }
 }
 
 fn visit(
@@ -94,7 +105,8 @@ pub fn read_text(path: &Path) -> Result<String, String> {
     if bytes.contains(&0) {
         return Err("is a binary file (contains NUL bytes), expected text".to_string());
     }
-    String::from_utf8(bytes).map_err(|e| format!("is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+    String::from_utf8(bytes)
+        .map_err(|e| format!("is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
 }
 
 #[cfg(test)]
@@ -117,7 +129,10 @@ mod tests {
         let messages: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.file.display(), p.message)).collect();
         assert_eq!(problems.len(), 3, "{messages:?}");
         assert!(messages.iter().any(|m| m.starts_with("models/sub/back: symlink loop")), "{messages:?}");
-        assert!(messages.iter().any(|m| m.starts_with("models/self: a broken symlink or a symlink loop")), "{messages:?}");
+        assert!(
+            messages.iter().any(|m| m.starts_with("models/self: a broken symlink or a symlink loop")),
+            "{messages:?}"
+        );
     }
 
     #[test]

@@ -317,7 +317,17 @@ mod tests {
                 let _ = scan_code(prefix);
             }
         }
-        for text in ["{{", "{%", "{#", "{{ ref(", "{{ ref('", "{{ ref('a'", "{{ config(alias=", "{{ ref)('x') }}", "{{ ref(('a')) }}"] {
+        for text in [
+            "{{",
+            "{%",
+            "{#",
+            "{{ ref(",
+            "{{ ref('",
+            "{{ ref('a'",
+            "{{ config(alias=",
+            "{{ ref)('x') }}",
+            "{{ ref(('a')) }}",
+        ] {
             let _ = scan_sql(text);
         }
         assert!(scan_sql("{{ ref(('a')) }}").refs.is_empty());

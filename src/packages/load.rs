@@ -80,7 +80,16 @@ pub fn load(root: &Path) -> PackageModel {
     let connect = if folders.contains(&Part::Connect) { read_connect(&mut r) } else { Vec::new() };
     let dbt = folders.contains(&Part::Dbt).then(|| read_dbt(&mut r));
     let assets = if folders.contains(&Part::Superset) { read_assets(&mut r) } else { Vec::new() };
-    PackageModel { root: root.to_path_buf(), label: r.label, manifest, folders, connect, dbt, assets, problems: r.problems }
+    PackageModel {
+        root: root.to_path_buf(),
+        label: r.label,
+        manifest,
+        folders,
+        connect,
+        dbt,
+        assets,
+        problems: r.problems,
+    }
 }
 
 fn read_manifest(r: &mut Reader) -> Option<manifest::Manifest> {
@@ -135,7 +144,13 @@ fn read_dbt(r: &mut Reader) -> DbtPackage {
             pkg.refs.extend(props.refs.into_iter().map(|x| (file.to_path_buf(), x)));
             pkg.sources.extend(props.sources.into_iter().map(|s| (file.to_path_buf(), s)));
             for (name, line) in props.snapshots {
-                pkg.resources.push(Resource { kind: ResourceKind::Snapshot, name, file: file.to_path_buf(), line, alias: None });
+                pkg.resources.push(Resource {
+                    kind: ResourceKind::Snapshot,
+                    name,
+                    file: file.to_path_buf(),
+                    line,
+                    alias: None,
+                });
             }
             aliases.extend(props.aliases.into_iter().map(|a| (file.to_path_buf(), a)));
         }
@@ -204,7 +219,8 @@ fn read_assets(r: &mut Reader) -> Vec<AssetFile> {
     }
     let mut out = Vec::new();
     for file in r.walk(dir, &[".yaml", ".yml"]) {
-        let folder = file.strip_prefix(dir).ok().and_then(|p| p.components().next()).and_then(|c| c.as_os_str().to_str());
+        let folder =
+            file.strip_prefix(dir).ok().and_then(|p| p.components().next()).and_then(|c| c.as_os_str().to_str());
         // `metadata.yaml` and anything outside the four asset folders is not an asset.
         let Some(kind) = folder.and_then(AssetKind::from_folder) else { continue };
         let parsed = r.yaml(&file, |doc| match doc {

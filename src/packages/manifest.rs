@@ -12,7 +12,8 @@ use super::yaml::{self, Node};
 pub const FILE_NAME: &str = "manifest.yaml";
 
 /// Every top-level field the manifest may have.
-pub const FIELDS: &[&str] = &["name", "type", "version", "platform_version", "includes", "description", "requires_core"];
+pub const FIELDS: &[&str] =
+    &["name", "type", "version", "platform_version", "includes", "description", "requires_core"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -174,12 +175,17 @@ pub fn parse(text: &str) -> (Option<Manifest>, Vec<Problem>) {
     });
     let includes = p.required("includes", "a list drawn from connect, dbt, superset", |n| parse_includes(n));
     let description = p.optional("description", "a text", |n| yaml::as_str(n).map(str::to_string));
-    let requires_core = p.optional("requires_core", "a mapping with `name` (the core's name) and `version` (a semver requirement)", |n| {
-        let name = yaml::get(n, "name").and_then(yaml::as_str).filter(|s| is_slug(s))?;
-        let version = yaml::get(n, "version").and_then(yaml::as_text).and_then(|s| VersionReq::parse(s.trim()).ok())?;
-        let known = yaml::entries(n).iter().all(|(k, _, _)| matches!(*k, "name" | "version"));
-        known.then(|| CoreRequirement { name: name.to_string(), version })
-    });
+    let requires_core = p.optional(
+        "requires_core",
+        "a mapping with `name` (the core's name) and `version` (a semver requirement)",
+        |n| {
+            let name = yaml::get(n, "name").and_then(yaml::as_str).filter(|s| is_slug(s))?;
+            let version =
+                yaml::get(n, "version").and_then(yaml::as_text).and_then(|s| VersionReq::parse(s.trim()).ok())?;
+            let known = yaml::entries(n).iter().all(|(k, _, _)| matches!(*k, "name" | "version"));
+            known.then(|| CoreRequirement { name: name.to_string(), version })
+        },
+    );
     if let (Some(PackageKind::Core), Some(line)) = (kind, lines.get("requires_core")) {
         problems.push(
             Problem::schema(*line, "a core package cannot have `requires_core`")
@@ -261,8 +267,9 @@ impl FieldParser<'_, '_, '_> {
     fn read<T>(&mut self, field: &str, node: &Node, expected: &str, read: impl Fn(&Node) -> Option<T>) -> Option<T> {
         let value = read(node);
         if value.is_none() {
-            let shown = yaml::as_text(node).map(|v| format!(" {v:?}")).unwrap_or_default();
-            self.problems.push(Problem::schema(yaml::line(node), format!("`{field}`{shown} is not valid: expected {expected}")));
+            let shown = yaml::as_str(node).map(|v| format!(" {v:?}")).unwrap_or_default();
+            self.problems
+                .push(Problem::schema(yaml::line(node), format!("`{field}`{shown} is not valid: expected {expected}")));
         }
         value
     }
@@ -288,7 +295,8 @@ mod tests {
 
     #[test]
     fn reports_every_problem_with_its_line() {
-        let text = "name: Malawi Pack\ntype: country\nversion: 1.0\nplatform_versoin: \">=0.1\"\nincludes: [dbt, grafana]\n";
+        let text =
+            "name: Malawi Pack\ntype: country\nversion: 1.0\nplatform_versoin: \">=0.1\"\nincludes: [dbt, grafana]\n";
         let (manifest, problems) = parse(text);
         assert!(manifest.is_none());
         let found: Vec<(&str, Option<usize>)> = problems.iter().map(|p| (p.rule, p.line)).collect();
@@ -299,13 +307,16 @@ mod tests {
         assert!(found.contains(&("manifest.schema", Some(5))), "{problems:#?}");
         let unknown = problems.iter().find(|p| p.rule == "manifest.unknown-field").unwrap();
         assert!(unknown.message.contains("did you mean `platform_version`"), "{}", unknown.message);
-        let missing = problems.iter().find(|p| p.rule == "manifest.schema" && p.message.contains("platform_version")).unwrap();
+        let missing =
+            problems.iter().find(|p| p.rule == "manifest.schema" && p.message.contains("platform_version")).unwrap();
         assert!(missing.message.contains("missing required field"), "{}", missing.message);
     }
 
     #[test]
     fn malformed_documents_do_not_panic() {
-        for text in ["", "- a\n- b\n", "name: [unclosed\n", "\u{0}", "includes: 3\n", "includes:\n", "requires_core: x\n"] {
+        for text in
+            ["", "- a\n- b\n", "name: [unclosed\n", "\u{0}", "includes: 3\n", "includes:\n", "requires_core: x\n"]
+        {
             let _ = parse(text);
         }
         let (_, problems) = parse("name: [unclosed\n");

@@ -95,7 +95,10 @@ impl PackageSet {
     /// used when `SOURCE_PG_TABLE_ALLOWLIST` is empty.
     pub fn core_tables(&self) -> Result<Vec<TableName>> {
         let path = self.core.connect_template().ok_or_else(|| {
-            Error::file(self.core.root.join(connect::TEMPLATE_FILE), "does not exist: the core package lists its tables there")
+            Error::file(
+                self.core.root.join(connect::TEMPLATE_FILE),
+                "does not exist: the core package lists its tables there",
+            )
         })?;
         let text = files::read_text(&path).map_err(|message| Error::file(&path, message))?;
         let tables = connect::parse_template(&text).default_tables();
@@ -112,7 +115,10 @@ pub fn checkout_name(url: &str) -> Option<String> {
     let trimmed = url.trim_end_matches('/');
     let last = trimmed.rsplit(['/', ':']).next()?;
     let name = last.strip_suffix(".git").unwrap_or(last);
-    let valid = !name.is_empty() && name != "." && name != ".." && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    let valid = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
     valid.then(|| name.to_string())
 }
 
@@ -152,7 +158,8 @@ pub fn locate(settings: &Settings) -> Result<Vec<Location>> {
             return Err(Error::Config {
                 var: "ANALYTICS_EXTENSION_GIT_URLS".into(),
                 value: Some(fetch::display_url(&git.url)),
-                expected: "repositories with distinct names (each is checked out under .packages/extensions/<name>)".into(),
+                expected: "repositories with distinct names (each is checked out under .packages/extensions/<name>)"
+                    .into(),
                 hint: None,
             });
         }
@@ -183,11 +190,13 @@ pub fn open(loc: &Location) -> Result<Package> {
         Origin::Local => "fix ANALYTICS_EXTENSIONS_PATHS: each entry is a package folder",
     };
     if !loc.root.is_dir() {
-        return Err(Error::file(&loc.root, format!("{} package folder does not exist", loc.role.as_str())).with_hint(missing_hint));
+        return Err(Error::file(&loc.root, format!("{} package folder does not exist", loc.role.as_str()))
+            .with_hint(missing_hint));
     }
     let manifest_path = loc.root.join(manifest::FILE_NAME);
     let text = files::read_text(&manifest_path).map_err(|message| {
-        Error::file(&manifest_path, message).with_hint("every package has a manifest.yaml at its root (see docs/usage-guide.md)")
+        Error::file(&manifest_path, message)
+            .with_hint("every package has a manifest.yaml at its root (see docs/usage-guide.md)")
     })?;
     let (manifest, problems) = manifest::parse(&text);
     let validate_hint = format!("run `olmisctl packages validate {}` for every problem", loc.root.display());
@@ -195,7 +204,8 @@ pub fn open(loc: &Location) -> Result<Package> {
         let line = p.line.map(|l| format!("line {l}: ")).unwrap_or_default();
         return Err(Error::file(&manifest_path, format!("{line}{}", p.message)).with_hint(validate_hint));
     }
-    let manifest = manifest.ok_or_else(|| Error::file(&manifest_path, "is not a usable manifest").with_hint(validate_hint.clone()))?;
+    let manifest = manifest
+        .ok_or_else(|| Error::file(&manifest_path, "is not a usable manifest").with_hint(validate_hint.clone()))?;
     if manifest.kind != loc.role {
         return Err(Error::file(&manifest_path, format!("has `type: {}` but is configured as the {} package", manifest.kind.as_str(), loc.role.as_str()))
             .with_hint("configure the core in ANALYTICS_CORE_PATH / ANALYTICS_CORE_GIT_URL and extensions in the EXTENSION variables"));
@@ -204,8 +214,10 @@ pub fn open(loc: &Location) -> Result<Package> {
     let dbt = if folders.contains(&Part::Dbt) {
         let dir = loc.root.join("dbt");
         let project_path = dir.join(dbt::PROJECT_FILE);
-        let text = files::read_text(&project_path).map_err(|m| Error::file(&project_path, m).with_hint(validate_hint.clone()))?;
-        let doc = yaml::parse(&text).map_err(|e| Error::file(&project_path, format!("line {}: {}", e.line, e.message)))?;
+        let text = files::read_text(&project_path)
+            .map_err(|m| Error::file(&project_path, m).with_hint(validate_hint.clone()))?;
+        let doc =
+            yaml::parse(&text).map_err(|e| Error::file(&project_path, format!("line {}: {}", e.line, e.message)))?;
         let name = dbt::parse_project(doc.as_ref()).name.map(|(n, _)| n).filter(|n| dbt::is_project_name(n));
         let name = name.ok_or_else(|| Error::file(&project_path, "has no valid `name`").with_hint(validate_hint))?;
         Some(DbtProject { dir, name })
@@ -246,7 +258,10 @@ mod tests {
 
     #[test]
     fn checkout_names_come_from_the_url() {
-        assert_eq!(checkout_name("https://git.example.org/moh/olmis-analytics-malawi.git").as_deref(), Some("olmis-analytics-malawi"));
+        assert_eq!(
+            checkout_name("https://git.example.org/moh/olmis-analytics-malawi.git").as_deref(),
+            Some("olmis-analytics-malawi")
+        );
         assert_eq!(checkout_name("git@host:org/repo").as_deref(), Some("repo"));
         assert_eq!(checkout_name("file:///tmp/x/ext/").as_deref(), Some("ext"));
         assert_eq!(checkout_name("https://host/.."), None);

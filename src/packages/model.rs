@@ -30,7 +30,13 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(rule: &'static str, package: &str, file: Option<PathBuf>, line: Option<usize>, message: String) -> Finding {
+    pub fn new(
+        rule: &'static str,
+        package: &str,
+        file: Option<PathBuf>,
+        line: Option<usize>,
+        message: String,
+    ) -> Finding {
         Finding { rule, package: package.to_string(), file, line, message, hint: None }
     }
 

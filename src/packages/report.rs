@@ -132,7 +132,11 @@ impl Report for ValidationReport {
         for p in &self.packages {
             let version = p.version.as_deref().map(|v| format!(" {v}")).unwrap_or_default();
             let kind = p.kind.map(|k| format!(" ({})", k.as_str())).unwrap_or_default();
-            out.push_str(&format!("{}{version}{kind}  {}\n", styles.bold.apply_to(&p.name), styles.dim.apply_to(p.root.display())));
+            out.push_str(&format!(
+                "{}{version}{kind}  {}\n",
+                styles.bold.apply_to(&p.name),
+                styles.dim.apply_to(p.root.display())
+            ));
             self.rule_lines(&mut out, &p.name, &p.rules, styles);
         }
         out.push_str(&format!("{}\n", styles.bold.apply_to(SET)));

@@ -35,31 +35,141 @@ const fn rule(id: &'static str, scope: Scope, summary: &'static str, hint: &'sta
 }
 
 pub const RULES: &[Rule] = &[
-    rule("files.readable", Scope::Every, "every file the validator reads is readable text", "replace it with a text file, or fix or remove the symlink"),
+    rule(
+        "files.readable",
+        Scope::Every,
+        "every file the validator reads is readable text",
+        "replace it with a text file, or fix or remove the symlink",
+    ),
     rule("yaml.parse", Scope::Every, "every YAML file parses", "fix the YAML syntax at the line shown"),
-    rule("manifest.present", Scope::Every, "the package has a manifest.yaml", "create manifest.yaml at the package root (see docs/usage-guide.md, Packages)"),
-    rule("manifest.schema", Scope::Every, "manifest fields are present and valid", "see docs/manifest.schema.json for every field"),
+    rule(
+        "manifest.present",
+        Scope::Every,
+        "the package has a manifest.yaml",
+        "create manifest.yaml at the package root (see docs/usage-guide.md, Packages)",
+    ),
+    rule(
+        "manifest.schema",
+        Scope::Every,
+        "manifest fields are present and valid",
+        "see docs/manifest.schema.json for every field",
+    ),
     rule("manifest.unknown-field", Scope::Every, "the manifest has no unknown fields", "remove or rename the field"),
-    rule("manifest.includes", Scope::Every, "`includes` lists exactly the folders present", "make `includes` list exactly the folders the package has: connect, dbt, superset"),
-    rule("manifest.platform-version", Scope::Every, "this olmisctl satisfies `platform_version`", "upgrade olmisctl, or widen `platform_version` if the package works with this version"),
-    rule("manifest.requires-core", Scope::Extension, "the core matches `requires_core`", "pin a core that satisfies `requires_core`, or update the requirement"),
-    rule("set.one-core", Scope::Set, "the set has exactly one core package", "validate one core with its extensions: olmisctl packages validate CORE EXTENSION..."),
+    rule(
+        "manifest.includes",
+        Scope::Every,
+        "`includes` lists exactly the folders present",
+        "make `includes` list exactly the folders the package has: connect, dbt, superset",
+    ),
+    rule(
+        "manifest.platform-version",
+        Scope::Every,
+        "this olmisctl satisfies `platform_version`",
+        "upgrade olmisctl, or widen `platform_version` if the package works with this version",
+    ),
+    rule(
+        "manifest.requires-core",
+        Scope::Extension,
+        "the core matches `requires_core`",
+        "pin a core that satisfies `requires_core`, or update the requirement",
+    ),
+    rule(
+        "set.one-core",
+        Scope::Set,
+        "the set has exactly one core package",
+        "validate one core with its extensions: olmisctl packages validate CORE EXTENSION...",
+    ),
     rule("set.unique-names", Scope::Set, "package names are unique", "give each package its own `name`"),
-    rule("extend.no-connect", Scope::Extension, "an extension has no connect/ folder", "capture belongs to the core: remove connect/ and ask for the table in the core, or set SOURCE_PG_TABLE_ALLOWLIST"),
-    rule("extend.dbt-project-name", Scope::ExtensionDbt, "dbt project names are unique across packages", "rename the project in dbt/dbt_project.yml (e.g. olmis_analytics_<country>)"),
-    rule("extend.dbt-name-collision", Scope::ExtensionDbt, "no extension model, seed or snapshot takes the name or table of another package's", "extensions add, never replace: rename it with a country prefix (e.g. mart_mw_...) and drop the alias"),
-    rule("dbt.project", Scope::Dbt, "dbt/ holds a dbt project with a valid name", "add dbt/dbt_project.yml with `name: <identifier>`"),
-    rule("dbt.duplicate-resource", Scope::Dbt, "model, seed and snapshot names and tables are unique in the package", "rename one of them: dbt refuses two resources with one name or table"),
-    rule("dbt.unresolved-ref", Scope::Dbt, "every ref() names a model, seed or snapshot of the set", "fix the name, or add the package that defines it"),
-    rule("superset.required-fields", Scope::Superset, "every asset has the fields Superset's import needs", "add the field; export the asset from Superset to see a complete file"),
-    rule("superset.uuid-reuse", Scope::Superset, "asset UUIDs are unique (an identical copy of another package's database excepted)", "give the asset a fresh UUID (e.g. `uuidgen`); to reuse the core's database, copy its file unchanged"),
-    rule("superset.dangling-dataset-database", Scope::Superset, "every dataset's database_uuid names a database of the set", "point database_uuid at a database asset, or add the database's YAML to databases/"),
-    rule("superset.dangling-chart-dataset", Scope::Superset, "every chart's dataset_uuid names a dataset of the set", "point dataset_uuid at a dataset asset, or add the dataset's YAML"),
-    rule("superset.dangling-dashboard-chart", Scope::Superset, "every chart a dashboard places exists in the set", "add the chart's YAML, or remove it from the dashboard's position"),
-    rule("superset.dataset-table", Scope::Superset, "every physical dataset reads a dbt model or declared source of the set", "point table_name at a mart, or declare the table as a dbt source"),
-    rule("connect.template", Scope::Connect, "the connector template is valid JSON with known placeholders", "see the placeholder syntax in the core package's README"),
-    rule("secrets.password-in-database", Scope::Superset, "no credential in a Superset database definition", "mask it as XXXXXXXXXX: superset-import supplies the password from the environment"),
-    rule("secrets.password-in-connector", Scope::Connect, "no credential in the connector config", "use a placeholder such as ${SOURCE_PG_PASSWORD}"),
+    rule(
+        "extend.no-connect",
+        Scope::Extension,
+        "an extension has no connect/ folder",
+        "capture belongs to the core: remove connect/ and ask for the table in the core, or set SOURCE_PG_TABLE_ALLOWLIST",
+    ),
+    rule(
+        "extend.dbt-project-name",
+        Scope::ExtensionDbt,
+        "dbt project names are unique across packages",
+        "rename the project in dbt/dbt_project.yml (e.g. olmis_analytics_<country>)",
+    ),
+    rule(
+        "extend.dbt-name-collision",
+        Scope::ExtensionDbt,
+        "no extension model, seed or snapshot takes the name or table of another package's",
+        "extensions add, never replace: rename it with a country prefix (e.g. mart_mw_...) and drop the alias",
+    ),
+    rule(
+        "dbt.project",
+        Scope::Dbt,
+        "dbt/ holds a dbt project with a valid name",
+        "add dbt/dbt_project.yml with `name: <identifier>`",
+    ),
+    rule(
+        "dbt.duplicate-resource",
+        Scope::Dbt,
+        "model, seed and snapshot names and tables are unique in the package",
+        "rename one of them: dbt refuses two resources with one name or table",
+    ),
+    rule(
+        "dbt.unresolved-ref",
+        Scope::Dbt,
+        "every ref() names a model, seed or snapshot of the set",
+        "fix the name, or add the package that defines it",
+    ),
+    rule(
+        "superset.required-fields",
+        Scope::Superset,
+        "every asset has the fields Superset's import needs",
+        "add the field; export the asset from Superset to see a complete file",
+    ),
+    rule(
+        "superset.uuid-reuse",
+        Scope::Superset,
+        "asset UUIDs are unique (an identical copy of another package's database excepted)",
+        "give the asset a fresh UUID (e.g. `uuidgen`); to reuse the core's database, copy its file unchanged",
+    ),
+    rule(
+        "superset.dangling-dataset-database",
+        Scope::Superset,
+        "every dataset's database_uuid names a database of the set",
+        "point database_uuid at a database asset, or add the database's YAML to databases/",
+    ),
+    rule(
+        "superset.dangling-chart-dataset",
+        Scope::Superset,
+        "every chart's dataset_uuid names a dataset of the set",
+        "point dataset_uuid at a dataset asset, or add the dataset's YAML",
+    ),
+    rule(
+        "superset.dangling-dashboard-chart",
+        Scope::Superset,
+        "every chart a dashboard places exists in the set",
+        "add the chart's YAML, or remove it from the dashboard's position",
+    ),
+    rule(
+        "superset.dataset-table",
+        Scope::Superset,
+        "every physical dataset reads a dbt model or declared source of the set",
+        "point table_name at a mart, or declare the table as a dbt source",
+    ),
+    rule(
+        "connect.template",
+        Scope::Connect,
+        "the connector template is valid JSON with known placeholders",
+        "see the placeholder syntax in the core package's README",
+    ),
+    rule(
+        "secrets.password-in-database",
+        Scope::Superset,
+        "no credential in a Superset database definition",
+        "mask it as XXXXXXXXXX: superset-import supplies the password from the environment",
+    ),
+    rule(
+        "secrets.password-in-connector",
+        Scope::Connect,
+        "no credential in the connector config",
+        "use a placeholder such as ${SOURCE_PG_PASSWORD}",
+    ),
 ];
 
 pub fn find_rule(id: &str) -> Option<&'static Rule> {
@@ -91,38 +201,71 @@ pub fn validate(set: &[PackageModel], platform: &Version) -> Vec<Finding> {
         findings.extend(manifest_rules(pkg, platform));
         findings.extend(requires_core(pkg, set));
         if pkg.is_extension() && pkg.folders.contains(&Part::Connect) {
-            findings.push(Finding::new("extend.no-connect", &pkg.label, Some("connect".into()), None, "an extension has a connect/ folder; only the core configures change capture".into()));
+            findings.push(Finding::new(
+                "extend.no-connect",
+                &pkg.label,
+                Some("connect".into()),
+                None,
+                "an extension has a connect/ folder; only the core configures change capture".into(),
+            ));
         }
         findings.extend(connect_rules(pkg));
         findings.extend(dbt_rules(pkg));
         findings.extend(dbt_collisions(i, set));
         findings.extend(superset_uuid_reuse(i, set));
     }
-    findings.extend(dbt_refs(set));
-    findings.extend(superset_references(set));
+    findings.extend(superset_fields(set));
+    // Without a core, references into it can't be judged; set.one-core already says why.
+    if set.iter().any(|p| p.kind() == Some(PackageKind::Core)) {
+        findings.extend(dbt_refs(set));
+        findings.extend(superset_references(set));
+    }
     findings
 }
 
 /// Packages that `set[i]` must not clash with: the core and extensions listed before it (a clash
 /// between two extensions is reported once, on the later one).
 fn earlier(i: usize, set: &[PackageModel]) -> impl Iterator<Item = &PackageModel> {
-    set.iter().enumerate().filter(move |(j, p)| *j != i && (*j < i || p.kind() == Some(PackageKind::Core))).map(|(_, p)| p)
+    set.iter()
+        .enumerate()
+        .filter(move |(j, p)| *j != i && (*j < i || p.kind() == Some(PackageKind::Core)))
+        .map(|(_, p)| p)
 }
 
 fn set_rules(set: &[PackageModel]) -> Vec<Finding> {
     let mut out = Vec::new();
     let cores: Vec<&PackageModel> = set.iter().filter(|p| p.kind() == Some(PackageKind::Core)).collect();
     if cores.is_empty() && !set.is_empty() {
-        out.push(Finding::new("set.one-core", SET, None, None, "no core package in the set: extensions are checked against their core".into())
-            .with_hint("pass the core's folder too, or configure ANALYTICS_CORE_PATH or ANALYTICS_CORE_GIT_URL"));
+        out.push(
+            Finding::new(
+                "set.one-core",
+                SET,
+                None,
+                None,
+                "no core package in the set: extensions are checked against their core".into(),
+            )
+            .with_hint("pass the core's folder too, or configure ANALYTICS_CORE_PATH or ANALYTICS_CORE_GIT_URL"),
+        );
     }
     for extra in cores.iter().skip(1) {
-        out.push(Finding::new("set.one-core", SET, None, None, format!("more than one core package: {} and {}", cores[0].label, extra.label)));
+        out.push(Finding::new(
+            "set.one-core",
+            SET,
+            None,
+            None,
+            format!("more than one core package: {} and {}", cores[0].label, extra.label),
+        ));
     }
     let mut seen: BTreeMap<&str, &PackageModel> = BTreeMap::new();
     for pkg in set.iter().filter(|p| p.manifest.is_some()) {
         if let Some(first) = seen.insert(&pkg.label, pkg) {
-            out.push(Finding::new("set.unique-names", SET, None, None, format!("two packages are named {}: {} and {}", pkg.label, first.root.display(), pkg.root.display())));
+            out.push(Finding::new(
+                "set.unique-names",
+                SET,
+                None,
+                None,
+                format!("two packages are named {}: {} and {}", pkg.label, first.root.display(), pkg.root.display()),
+            ));
         }
     }
     out
@@ -138,7 +281,9 @@ fn manifest_rules(pkg: &PackageModel, platform: &Version) -> Vec<Finding> {
         let present = pkg.folders.contains(&part);
         let message = match (listed, present) {
             (true, false) => format!("`includes` lists {} but there is no {}/ folder", part.as_str(), part.as_str()),
-            (false, true) => format!("there is a {}/ folder but `includes` does not list {}", part.as_str(), part.as_str()),
+            (false, true) => {
+                format!("there is a {}/ folder but `includes` does not list {}", part.as_str(), part.as_str())
+            }
             _ => continue,
         };
         out.push(Finding::new("manifest.includes", &pkg.label, file.clone(), includes_line, message));
@@ -156,7 +301,8 @@ fn manifest_rules(pkg: &PackageModel, platform: &Version) -> Vec<Finding> {
 }
 
 fn requires_core(pkg: &PackageModel, set: &[PackageModel]) -> Vec<Finding> {
-    let Some(req) = pkg.manifest.as_ref().and_then(|m| m.requires_core.as_ref().map(|r| (r, m.line("requires_core")))) else {
+    let Some(req) = pkg.manifest.as_ref().and_then(|m| m.requires_core.as_ref().map(|r| (r, m.line("requires_core"))))
+    else {
         return Vec::new();
     };
     let (req, line) = req;
@@ -176,8 +322,17 @@ fn requires_core(pkg: &PackageModel, set: &[PackageModel]) -> Vec<Finding> {
 fn connect_rules(pkg: &PackageModel) -> Vec<Finding> {
     let mut out = Vec::new();
     let is_core = pkg.kind() == Some(PackageKind::Core);
-    if is_core && pkg.folders.contains(&Part::Connect) && !pkg.connect.iter().any(|c| c.file.as_path() == std::path::Path::new(connect::TEMPLATE_FILE)) {
-        out.push(Finding::new("connect.template", &pkg.label, Some("connect".into()), None, format!("the core has no {}", connect::TEMPLATE_FILE)));
+    if is_core
+        && pkg.folders.contains(&Part::Connect)
+        && !pkg.connect.iter().any(|c| c.file.as_path() == std::path::Path::new(connect::TEMPLATE_FILE))
+    {
+        out.push(Finding::new(
+            "connect.template",
+            &pkg.label,
+            Some("connect".into()),
+            None,
+            format!("the core has no {}", connect::TEMPLATE_FILE),
+        ));
     }
     for c in &pkg.connect {
         let at = |line: usize| (Some(c.file.clone()), Some(line));
@@ -188,26 +343,58 @@ fn connect_rules(pkg: &PackageModel) -> Vec<Finding> {
         for p in &c.template.placeholders {
             if vars::lookup(&p.name).is_none() {
                 let (file, line) = at(p.line);
-                out.push(Finding::new("connect.template", &pkg.label, file, line, format!("`${{{}}}` is not an olmisctl configuration variable", p.name))
-                    .with_hint("use a variable from `olmisctl config` (e.g. SOURCE_PG_CONNECT_HOST)"));
+                out.push(
+                    Finding::new(
+                        "connect.template",
+                        &pkg.label,
+                        file,
+                        line,
+                        format!("`${{{}}}` is not an olmisctl configuration variable", p.name),
+                    )
+                    .with_hint("use a variable from `olmisctl config` (e.g. SOURCE_PG_CONNECT_HOST)"),
+                );
             }
         }
         if is_core && c.file.as_path() == std::path::Path::new(connect::TEMPLATE_FILE) {
             match c.template.placeholders.iter().find(|p| p.name == ALLOWLIST_VAR) {
-                None => out.push(Finding::new("connect.template", &pkg.label, Some(c.file.clone()), None, format!("the core's template has no `${{{ALLOWLIST_VAR}:-...}}`: it must list the tables it captures"))),
+                None => out.push(Finding::new(
+                    "connect.template",
+                    &pkg.label,
+                    Some(c.file.clone()),
+                    None,
+                    format!(
+                        "the core's template has no `${{{ALLOWLIST_VAR}:-...}}`: it must list the tables it captures"
+                    ),
+                )),
                 Some(p) => {
                     let listed = p.default.as_deref().map(crate::settings::split_list).unwrap_or_default();
                     let bad: Vec<&String> = listed.iter().filter(|t| TableName::parse(t).is_none()).collect();
                     if listed.is_empty() || !bad.is_empty() {
-                        let what = if listed.is_empty() { "no default tables".to_string() } else { format!("entries that are not schema.table: {bad:?}") };
-                        out.push(Finding::new("connect.template", &pkg.label, Some(c.file.clone()), Some(p.line), format!("`${{{ALLOWLIST_VAR}:-...}}` has {what}")));
+                        let what = if listed.is_empty() {
+                            "no default tables".to_string()
+                        } else {
+                            format!("entries that are not schema.table: {bad:?}")
+                        };
+                        out.push(Finding::new(
+                            "connect.template",
+                            &pkg.label,
+                            Some(c.file.clone()),
+                            Some(p.line),
+                            format!("`${{{ALLOWLIST_VAR}:-...}}` has {what}"),
+                        ));
                     }
                 }
             }
         }
         for (key, line) in &c.template.literal_secrets {
             let (file, line) = at(*line);
-            out.push(Finding::new("secrets.password-in-connector", &pkg.label, file, line, format!("`{key}` is written in clear")));
+            out.push(Finding::new(
+                "secrets.password-in-connector",
+                &pkg.label,
+                file,
+                line,
+                format!("`{key}` is written in clear"),
+            ));
         }
     }
     out
@@ -218,7 +405,9 @@ fn dbt_rules(pkg: &PackageModel) -> Vec<Finding> {
     let Some(dbt) = &pkg.dbt else { return out };
     let file = Some(dbt.project_file.clone());
     match &dbt.name {
-        _ if !dbt.project_found => out.push(Finding::new("dbt.project", &pkg.label, file, None, "dbt/ has no dbt_project.yml".into())),
+        _ if !dbt.project_found => {
+            out.push(Finding::new("dbt.project", &pkg.label, file, None, "dbt/ has no dbt_project.yml".into()))
+        }
         None => out.push(Finding::new("dbt.project", &pkg.label, file, None, "dbt_project.yml has no `name`".into())),
         Some((name, line)) if !super::dbt::is_project_name(name) => out.push(Finding::new(
             "dbt.project",
@@ -233,9 +422,21 @@ fn dbt_rules(pkg: &PackageModel) -> Vec<Finding> {
     let mut relations: BTreeMap<&str, &Resource> = BTreeMap::new();
     for res in &dbt.resources {
         if let Some(first) = names.insert(&res.name, res) {
-            out.push(Finding::new("dbt.duplicate-resource", &pkg.label, Some(res.file.clone()), Some(res.line), format!("{} has the same name as {}", res.describe(), first.describe())));
+            out.push(Finding::new(
+                "dbt.duplicate-resource",
+                &pkg.label,
+                Some(res.file.clone()),
+                Some(res.line),
+                format!("{} has the same name as {}", res.describe(), first.describe()),
+            ));
         } else if let Some(first) = relations.insert(res.relation(), res) {
-            out.push(Finding::new("dbt.duplicate-resource", &pkg.label, Some(res.file.clone()), Some(res.line), format!("{} builds table `{}`, as does {}", res.describe(), res.relation(), first.describe())));
+            out.push(Finding::new(
+                "dbt.duplicate-resource",
+                &pkg.label,
+                Some(res.file.clone()),
+                Some(res.line),
+                format!("{} builds table `{}`, as does {}", res.describe(), res.relation(), first.describe()),
+            ));
         }
     }
     out
@@ -250,20 +451,50 @@ fn dbt_collisions(i: usize, set: &[PackageModel]) -> Vec<Finding> {
         if let (Some((name, line)), Some(their_name)) = (&dbt.name, other.dbt_name())
             && name == their_name
         {
-            out.push(Finding::new("extend.dbt-project-name", &pkg.label, Some(dbt.project_file.clone()), Some(*line), format!("dbt project name `{name}` is also the project name of {}", other.label)));
+            out.push(Finding::new(
+                "extend.dbt-project-name",
+                &pkg.label,
+                Some(dbt.project_file.clone()),
+                Some(*line),
+                format!("dbt project name `{name}` is also the project name of {}", other.label),
+            ));
         }
         for mine in &dbt.resources {
             for their in &theirs.resources {
                 let (line, message) = if mine.name == their.name {
-                    (mine.line, format!("{} has the name of {} {} in {}", mine.describe(), other.kind().map_or("package", PackageKind::as_str), their.describe(), other.label))
+                    (
+                        mine.line,
+                        format!(
+                            "{} has the name of {} {} in {}",
+                            mine.describe(),
+                            other.kind().map_or("package", PackageKind::as_str),
+                            their.describe(),
+                            other.label
+                        ),
+                    )
                 } else if mine.relation() == their.relation() {
                     let line = mine.alias.as_ref().map_or(mine.line, |(_, _, l)| *l);
-                    (line, format!("{} builds table `{}`, which {} in {} already builds", mine.describe(), mine.relation(), their.describe(), other.label))
+                    (
+                        line,
+                        format!(
+                            "{} builds table `{}`, which {} in {} already builds",
+                            mine.describe(),
+                            mine.relation(),
+                            their.describe(),
+                            other.label
+                        ),
+                    )
                 } else {
                     continue;
                 };
                 let file = mine.alias.as_ref().filter(|_| mine.name != their.name).map_or(&mine.file, |(_, f, _)| f);
-                out.push(Finding::new("extend.dbt-name-collision", &pkg.label, Some(file.clone()), Some(line), message));
+                out.push(Finding::new(
+                    "extend.dbt-name-collision",
+                    &pkg.label,
+                    Some(file.clone()),
+                    Some(line),
+                    message,
+                ));
             }
         }
     }
@@ -275,10 +506,14 @@ fn dbt_refs(set: &[PackageModel]) -> Vec<Finding> {
     for pkg in set {
         let Some(dbt) = &pkg.dbt else { continue };
         // A core must build on its own, so its refs resolve inside the core only.
-        let visible: Vec<&PackageModel> =
-            if pkg.kind() == Some(PackageKind::Core) { vec![pkg] } else { set.iter().filter(|p| p.dbt.is_some()).collect() };
+        let visible: Vec<&PackageModel> = if pkg.kind() == Some(PackageKind::Core) {
+            vec![pkg]
+        } else {
+            set.iter().filter(|p| p.dbt.is_some()).collect()
+        };
         for (file, r) in &dbt.refs {
-            let defines = |p: &PackageModel| p.dbt.as_ref().is_some_and(|d| d.resources.iter().any(|res| res.name == r.name));
+            let defines =
+                |p: &PackageModel| p.dbt.as_ref().is_some_and(|d| d.resources.iter().any(|res| res.name == r.name));
             let shown = match &r.package {
                 Some(package) => format!("ref('{package}', '{}')", r.name),
                 None => format!("ref('{}')", r.name),
@@ -286,7 +521,9 @@ fn dbt_refs(set: &[PackageModel]) -> Vec<Finding> {
             let message = match &r.package {
                 Some(package) => match visible.iter().find(|p| p.dbt_name() == Some(package.as_str())) {
                     None => format!("{shown}: no dbt project named `{package}` in the package set"),
-                    Some(p) if !defines(p) => format!("{shown}: {} has no model, seed or snapshot `{}`", p.label, r.name),
+                    Some(p) if !defines(p) => {
+                        format!("{shown}: {} has no model, seed or snapshot `{}`", p.label, r.name)
+                    }
                     Some(_) => continue,
                 },
                 None if visible.iter().any(|p| defines(p)) => continue,
@@ -309,33 +546,65 @@ fn superset_uuid_reuse(i: usize, set: &[PackageModel]) -> Vec<Finding> {
         let Some(uuid) = &a.asset.uuid else { continue };
         let key = uuid.value.trim();
         if let Some(first) = mine.insert(key, a) {
-            out.push(Finding::new("superset.uuid-reuse", &pkg.label, Some(a.file.clone()), Some(uuid.line), format!("UUID {key} is also the UUID of {}", first.file.display())));
+            out.push(Finding::new(
+                "superset.uuid-reuse",
+                &pkg.label,
+                Some(a.file.clone()),
+                Some(uuid.line),
+                format!("UUID {key} is also the UUID of {}", first.file.display()),
+            ));
             continue;
         }
-        for other in earlier(i, set) {
-            for b in other.assets.iter().filter(|b| b.asset.uuid.as_ref().is_some_and(|u| u.value.trim() == key)) {
-                let identical_database = a.asset.kind == AssetKind::Database && b.asset.kind == AssetKind::Database && a.asset.content == b.asset.content;
-                if identical_database {
-                    continue;
-                }
-                let detail = if a.asset.kind == AssetKind::Database && b.asset.kind == AssetKind::Database {
-                    "; a database may be repeated only as an identical copy".to_string()
-                } else {
-                    String::new()
-                };
-                out.push(Finding::new(
-                    "superset.uuid-reuse",
-                    &pkg.label,
-                    Some(a.file.clone()),
-                    Some(uuid.line),
-                    format!("{} UUID {key} is already the UUID of {} {} in {}{detail}", a.asset.kind.as_str(), b.asset.kind.as_str(), b.file.display(), other.label),
+        // One finding per asset, against the first package it clashes with.
+        let same_uuid = |b: &&super::model::AssetFile| b.asset.uuid.as_ref().is_some_and(|u| u.value.trim() == key);
+        let both_databases =
+            |b: &super::model::AssetFile| a.asset.kind == AssetKind::Database && b.asset.kind == AssetKind::Database;
+        let clash = earlier(i, set)
+            .flat_map(|other| other.assets.iter().filter(same_uuid).map(move |b| (other, b)))
+            .find(|(_, b)| !(both_databases(b) && a.asset.content == b.asset.content));
+        if let Some((other, b)) = clash {
+            let detail = if both_databases(b) { "; a database may be repeated only as an identical copy" } else { "" };
+            let message = format!(
+                "{} UUID {key} is already the UUID of {} {} in {}{detail}",
+                a.asset.kind.as_str(),
+                b.asset.kind.as_str(),
+                b.file.display(),
+                other.label
+            );
+            out.push(Finding::new("superset.uuid-reuse", &pkg.label, Some(a.file.clone()), Some(uuid.line), message));
+        }
+    }
+    out
+}
+
+/// What each asset must hold on its own: required fields, a real UUID, no credentials.
+fn superset_fields(set: &[PackageModel]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for pkg in set {
+        for a in &pkg.assets {
+            let asset = &a.asset;
+            let finding =
+                |rule, line, message| Finding::new(rule, &pkg.label, Some(a.file.clone()), Some(line), message);
+            if !asset.missing.is_empty() {
+                let fields: Vec<String> = asset.missing.iter().map(|f| format!("`{f}`")).collect();
+                out.push(finding(
+                    "superset.required-fields",
+                    1,
+                    format!("{} is missing {}", asset.kind.as_str(), fields.join(", ")),
                 ));
+            }
+            if let Some(bad) = &asset.malformed_uuid {
+                out.push(finding("superset.required-fields", bad.line, format!("uuid {:?} is not a UUID", bad.value)));
+            }
+            for secret in &asset.secrets {
+                out.push(finding("secrets.password-in-database", secret.line, secret.value.clone()));
             }
         }
     }
     out
 }
 
+/// References between assets, and from datasets to dbt tables, resolve in the set.
 fn superset_references(set: &[PackageModel]) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut by_kind: BTreeMap<AssetKind, BTreeSet<&str>> = BTreeMap::new();
@@ -353,36 +622,39 @@ fn superset_references(set: &[PackageModel]) -> Vec<Finding> {
     for pkg in set {
         for a in &pkg.assets {
             let asset = &a.asset;
-            let finding = |rule, line, message| Finding::new(rule, &pkg.label, Some(a.file.clone()), Some(line), message);
-            if !asset.missing.is_empty() {
-                let fields: Vec<String> = asset.missing.iter().map(|f| format!("`{f}`")).collect();
-                out.push(finding("superset.required-fields", 1, format!("{} is missing {}", asset.kind.as_str(), fields.join(", "))));
-            }
-            if let Some(bad) = &asset.malformed_uuid {
-                out.push(finding("superset.required-fields", bad.line, format!("uuid {:?} is not a UUID", bad.value)));
-            }
+            let finding =
+                |rule, line, message| Finding::new(rule, &pkg.label, Some(a.file.clone()), Some(line), message);
             if let Some(parent) = &asset.parent_uuid {
                 let (rule, field, kind) = match asset.kind {
                     AssetKind::Dataset => ("superset.dangling-dataset-database", "database_uuid", AssetKind::Database),
                     _ => ("superset.dangling-chart-dataset", "dataset_uuid", AssetKind::Dataset),
                 };
                 if !parent.value.trim().is_empty() && !exists(kind, &parent.value) {
-                    let message = format!("{field} {} names no {} of the package set", parent.value.trim(), kind.as_str());
+                    let message =
+                        format!("{field} {} names no {} of the package set", parent.value.trim(), kind.as_str());
                     out.push(finding(rule, parent.line, message));
                 }
             }
             for chart in &asset.chart_uuids {
                 if !exists(AssetKind::Chart, &chart.value) {
-                    out.push(finding("superset.dangling-dashboard-chart", chart.line, format!("places chart {}, which no chart in the package set has as UUID", chart.value.trim())));
+                    out.push(finding(
+                        "superset.dangling-dashboard-chart",
+                        chart.line,
+                        format!("places chart {}, which no chart in the package set has as UUID", chart.value.trim()),
+                    ));
                 }
             }
             if let Some(table) = &asset.table
                 && !tables.contains(table.value.trim())
             {
-                out.push(finding("superset.dataset-table", table.line, format!("table `{}` is not a dbt model, seed, snapshot or declared source of the package set", table.value.trim())));
-            }
-            for secret in &asset.secrets {
-                out.push(finding("secrets.password-in-database", secret.line, secret.value.clone()));
+                out.push(finding(
+                    "superset.dataset-table",
+                    table.line,
+                    format!(
+                        "table `{}` is not a dbt model, seed, snapshot or declared source of the package set",
+                        table.value.trim()
+                    ),
+                ));
             }
         }
     }

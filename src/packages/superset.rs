@@ -86,11 +86,15 @@ pub struct Asset {
 pub fn is_uuid(text: &str) -> bool {
     let groups: Vec<&str> = text.split('-').collect();
     groups.len() == 5
-        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, len)| g.len() == len && g.chars().all(|c| c.is_ascii_hexdigit()))
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, len)| g.len() == len && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 pub fn parse_asset(kind: AssetKind, doc: &Node) -> Asset {
-    let text_field = |key: &str| yaml::get(doc, key).and_then(|n| yaml::as_text(n).map(|v| At { value: v, line: yaml::line(n) }));
+    let text_field =
+        |key: &str| yaml::get(doc, key).and_then(|n| yaml::as_text(n).map(|v| At { value: v, line: yaml::line(n) }));
     let missing = kind
         .required_fields()
         .iter()
@@ -171,7 +175,10 @@ fn database_secrets(doc: &Node) -> Vec<At<String>> {
                 // Superset stores some settings as JSON text (`extra`, `masked_encrypted_extra`).
                 if let Ok(json) = serde_json::from_str::<serde_json::Value>(&value) {
                     for inner in json_credentials(&json, 0) {
-                        found.push(At { value: format!("`{key}` holds a credential in `{inner}`"), line: yaml::line(node) });
+                        found.push(At {
+                            value: format!("`{key}` holds a credential in `{inner}`"),
+                            line: yaml::line(node),
+                        });
                     }
                 }
             }
@@ -240,7 +247,10 @@ mod tests {
         assert!(!db.secrets[0].value.contains("hunter2"));
         let db = asset(AssetKind::Database, &format!("{DB}ssh_tunnel:\n  password: s3cret\n"));
         assert_eq!(db.secrets[0].value, "`password` holds a credential");
-        let db = asset(AssetKind::Database, &format!("{DB}masked_encrypted_extra: '{{\"credentials_info\": {{\"private_key\": \"abc\"}}}}'\n"));
+        let db = asset(
+            AssetKind::Database,
+            &format!("{DB}masked_encrypted_extra: '{{\"credentials_info\": {{\"private_key\": \"abc\"}}}}'\n"),
+        );
         assert_eq!(db.secrets.len(), 1, "{:?}", db.secrets);
         let db = asset(AssetKind::Database, &format!("{DB}password: XXXXXXXXXX\n"));
         assert!(db.secrets.is_empty());
@@ -248,10 +258,16 @@ mod tests {
 
     #[test]
     fn references_and_required_fields() {
-        let chart = asset(AssetKind::Chart, "slice_name: Stock\nviz_type: table\n\"uuid\": 11111111-2222-3333-4444-555555555555\nparams:\n  uuid: not-the-chart\n");
+        let chart = asset(
+            AssetKind::Chart,
+            "slice_name: Stock\nviz_type: table\n\"uuid\": 11111111-2222-3333-4444-555555555555\nparams:\n  uuid: not-the-chart\n",
+        );
         assert_eq!(chart.missing, vec!["dataset_uuid"]);
         assert_eq!(chart.uuid.unwrap().value, "11111111-2222-3333-4444-555555555555");
-        let nested = asset(AssetKind::Chart, "slice_name: Stock\nviz_type: table\ndataset_uuid: x\nparams:\n  uuid: 11111111-2222-3333-4444-555555555555\n");
+        let nested = asset(
+            AssetKind::Chart,
+            "slice_name: Stock\nviz_type: table\ndataset_uuid: x\nparams:\n  uuid: 11111111-2222-3333-4444-555555555555\n",
+        );
         assert!(nested.uuid.is_none() && nested.missing == vec!["uuid"]);
         let dash = asset(
             AssetKind::Dashboard,

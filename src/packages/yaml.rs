@@ -98,7 +98,12 @@ pub fn items<'n, 'a>(node: &'n Node<'a>) -> &'n [Node<'a>] {
 /// Calls `visit(key, value)` for every mapping entry at any depth (keys of nested mappings too,
 /// and mappings inside sequences).
 pub fn walk<'n, 'a>(node: &'n Node<'a>, visit: &mut dyn FnMut(Option<&'n str>, &'n Node<'a>)) {
-    fn go<'n, 'a>(node: &'n Node<'a>, key: Option<&'n str>, depth: usize, visit: &mut dyn FnMut(Option<&'n str>, &'n Node<'a>)) {
+    fn go<'n, 'a>(
+        node: &'n Node<'a>,
+        key: Option<&'n str>,
+        depth: usize,
+        visit: &mut dyn FnMut(Option<&'n str>, &'n Node<'a>),
+    ) {
         if depth > MAX_DEPTH {
             return;
         }
@@ -135,11 +140,9 @@ pub fn to_json(node: &Node) -> serde_json::Value {
             YamlData::Value(Scalar::String(s)) => Value::String(s.to_string()),
             YamlData::Representation(s, _, _) => Value::String(s.to_string()),
             YamlData::Sequence(seq) => Value::Array(seq.iter().map(|v| go(v, depth + 1)).collect()),
-            YamlData::Mapping(map) => Value::Object(
-                map.iter()
-                    .map(|(k, v)| (as_text(k).unwrap_or_default(), go(v, depth + 1)))
-                    .collect(),
-            ),
+            YamlData::Mapping(map) => {
+                Value::Object(map.iter().map(|(k, v)| (as_text(k).unwrap_or_default(), go(v, depth + 1))).collect())
+            }
             YamlData::Tagged(_, inner) => go(inner, depth + 1),
             YamlData::Alias(_) | YamlData::BadValue => Value::Null,
         }
