@@ -47,7 +47,7 @@ pub async fn run(args: PackagesArgs, ctx: &Ctx) -> Result<Exit> {
 
 fn roots_to_validate(paths: Vec<PathBuf>, ctx: &Ctx) -> Result<Vec<PathBuf>> {
     if paths.is_empty() {
-        return Ok(packages::locate(&ctx.settings)?.into_iter().map(|l| l.root).collect());
+        return packages::configured_roots(&ctx.settings);
     }
     for path in &paths {
         if !path.is_dir() {

@@ -53,7 +53,7 @@ pub async fn run(args: VerifyArgs, ctx: &Ctx) -> Result<Exit> {
 
 /// The configured packages pass the validator (the same rules as `packages validate`).
 pub async fn packages(ctx: &Ctx) -> Result<CheckReport> {
-    let roots: Vec<_> = crate::packages::locate(&ctx.settings)?.into_iter().map(|l| l.root).collect();
+    let roots = crate::packages::configured_roots(&ctx.settings)?;
     let report = tokio::task::spawn_blocking(move || crate::packages::validate(&roots))
         .await
         .map_err(|e| crate::error::Error::usage(format!("the validator stopped unexpectedly: {e}")))?;

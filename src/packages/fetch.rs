@@ -282,7 +282,8 @@ fn fetch_into(req: &Request, on_progress: &(dyn Fn(String) + Sync)) -> Result<Ch
             }
             let commit =
                 repo.revparse_single(sha).and_then(|o| o.peel_to_commit()).map_err(|_| missing_ref(req, &heads))?;
-            (commit.id(), format!("commit {}", &commit.id().to_string()[..12]))
+            let id = commit.id().to_string();
+            (commit.id(), format!("commit {}", id.get(..12).unwrap_or(&id)))
         }
     };
     let object = repo.find_object(commit, None).map_err(|e| Error::file(req.dest, e.message().to_string()))?;

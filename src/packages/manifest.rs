@@ -338,3 +338,35 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod schema_tests {
+    use super::*;
+
+    /// docs/manifest.schema.json documents exactly the fields the parser accepts.
+    #[test]
+    fn published_schema_matches_the_parser() {
+        let text = include_str!("../../docs/manifest.schema.json");
+        let schema: serde_json::Value = serde_json::from_str(text).unwrap();
+        let documented: BTreeSet<&str> = schema["properties"].as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(documented, FIELDS.iter().copied().collect::<BTreeSet<_>>());
+        let parts: Vec<&str> = schema["properties"]["includes"]["items"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        assert_eq!(parts, Part::ALL.map(Part::as_str));
+        let required: Vec<&str> = schema["required"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
+        for field in required {
+            let text = VALID_FOR_SCHEMA.lines().filter(|l| !l.starts_with(field)).collect::<Vec<_>>().join("\n");
+            let (_, problems) = parse(&text);
+            assert!(
+                problems.iter().any(|p| p.message.contains(&format!("missing required field `{field}`"))),
+                "{field}"
+            );
+        }
+    }
+
+    const VALID_FOR_SCHEMA: &str = "name: a\ntype: core\nversion: 1.0.0\nplatform_version: \">=0.1\"\nincludes: []\n";
+}

@@ -46,6 +46,26 @@ pub struct Location {
     pub origin: Origin,
 }
 
+impl Location {
+    /// Fails when the package folder is missing, saying how to get it.
+    pub fn ensure_present(&self) -> Result<()> {
+        if self.root.is_dir() {
+            return Ok(());
+        }
+        let hint = match &self.origin {
+            Origin::Git { .. } => "run `olmisctl packages fetch` to clone it",
+            Origin::Local if self.role == PackageKind::Core => "set ANALYTICS_CORE_PATH to the core package's folder",
+            Origin::Local => "fix ANALYTICS_EXTENSIONS_PATHS: each entry is a package folder",
+        };
+        Err(Error::file(&self.root, format!("{} package folder does not exist", self.role.as_str())).with_hint(hint))
+    }
+}
+
+/// The folders of the configured packages, each checked to exist.
+pub fn configured_roots(settings: &Settings) -> Result<Vec<PathBuf>> {
+    locate(settings)?.into_iter().map(|loc| loc.ensure_present().map(|_| loc.root)).collect()
+}
+
 #[derive(Debug, Clone)]
 pub struct DbtProject {
     /// The folder holding `dbt_project.yml`.

@@ -660,3 +660,100 @@ fn superset_references(set: &[PackageModel]) -> Vec<Finding> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::packages::dbt::ResourceKind;
+    use crate::packages::jinja::RefCall;
+    use crate::packages::model::{AssetFile, DbtPackage};
+    use crate::packages::{manifest, superset, yaml};
+
+    fn package(name: &str, kind: &str, models: &[(&str, Option<&str>)], refs: &[&str]) -> PackageModel {
+        let text =
+            format!("name: {name}\ntype: {kind}\nversion: 1.0.0\nplatform_version: \">=0.1\"\nincludes: [dbt]\n");
+        let (manifest, problems) = manifest::parse(&text);
+        assert!(problems.is_empty(), "{problems:?}");
+        let resources = models
+            .iter()
+            .map(|(m, alias)| Resource {
+                kind: ResourceKind::Model,
+                name: m.to_string(),
+                file: PathBuf::from(format!("dbt/models/{m}.sql")),
+                line: 1,
+                alias: alias.map(|a| (a.to_string(), PathBuf::from(format!("dbt/models/{m}.sql")), 1)),
+            })
+            .collect();
+        let refs = refs
+            .iter()
+            .map(|r| (PathBuf::from("dbt/models/x.sql"), RefCall { package: None, name: r.to_string(), line: 3 }))
+            .collect();
+        PackageModel {
+            root: PathBuf::from(name),
+            label: name.to_string(),
+            manifest,
+            folders: [Part::Dbt].into(),
+            connect: Vec::new(),
+            dbt: Some(DbtPackage {
+                project_file: "dbt/dbt_project.yml".into(),
+                project_found: true,
+                name: Some((name.replace('-', "_"), 1)),
+                resources,
+                refs,
+                sources: Vec::new(),
+            }),
+            assets: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    fn rules_of(findings: &[Finding]) -> Vec<(&str, &str)> {
+        findings.iter().map(|f| (f.rule, f.package.as_str())).collect()
+    }
+
+    fn run(set: &[PackageModel]) -> Vec<Finding> {
+        validate(set, &Version::new(0, 1, 0))
+    }
+
+    #[test]
+    fn extensions_may_not_shadow_names_or_tables() {
+        let core = package("core", "core", &[("mart_a", None), ("stg_a", Some("staging_a"))], &[]);
+        let clean = package("ext", "extension", &[("mart_mw_a", None)], &["mart_a"]);
+        assert!(run(&[core.clone(), clean]).is_empty());
+        let by_name = package("ext", "extension", &[("mart_a", None)], &[]);
+        assert_eq!(rules_of(&run(&[core.clone(), by_name])), [("extend.dbt-name-collision", "ext")]);
+        let by_alias = package("ext", "extension", &[("mart_mw_b", Some("staging_a"))], &[]);
+        assert_eq!(rules_of(&run(&[core.clone(), by_alias])), [("extend.dbt-name-collision", "ext")]);
+        // Between two extensions, the later one is reported, once.
+        let first = package("ext-a", "extension", &[("mart_x", None)], &[]);
+        let second = package("ext-b", "extension", &[("mart_x", None)], &[]);
+        assert_eq!(rules_of(&run(&[core, first, second])), [("extend.dbt-name-collision", "ext-b")]);
+    }
+
+    #[test]
+    fn a_core_must_not_depend_on_an_extension() {
+        let core = package("core", "core", &[("mart_a", None)], &["mart_mw_a"]);
+        let ext = package("ext", "extension", &[("mart_mw_a", None)], &["mart_a"]);
+        let findings = run(&[core, ext]);
+        assert_eq!(rules_of(&findings), [("dbt.unresolved-ref", "core")]);
+        assert!(findings[0].message.contains("the core must build without extensions"), "{}", findings[0].message);
+    }
+
+    #[test]
+    fn an_identical_database_may_be_repeated_but_not_changed() {
+        let db = "database_name: D\nsqlalchemy_uri: clickhousedb://u:XXXXXXXXXX@h:8123/curated\nuuid: 11111111-2222-3333-4444-555555555555\n";
+        let asset = |text: &str| AssetFile {
+            file: "superset/assets/databases/d.yaml".into(),
+            asset: superset::parse_asset(superset::AssetKind::Database, &yaml::parse(text).unwrap().unwrap()),
+        };
+        let mut core = package("core", "core", &[], &[]);
+        let mut ext = package("ext", "extension", &[], &[]);
+        core.assets.push(asset(db));
+        ext.assets.push(asset(&format!("# a comment and other formatting\n{}", db.replace(": D", ": \"D\""))));
+        assert!(run(&[core.clone(), ext.clone()]).is_empty());
+        ext.assets[0] = asset(&db.replace("curated", "raw"));
+        assert_eq!(rules_of(&run(&[core, ext])), [("superset.uuid-reuse", "ext")]);
+    }
+}
