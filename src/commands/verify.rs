@@ -14,6 +14,9 @@ pub struct VerifyArgs {
     /// (airflow) Trigger a platform_refresh run and wait for it
     #[arg(long)]
     pub trigger: bool,
+    /// (airflow) Seconds to wait for the triggered run
+    #[arg(long, value_name = "SECS", default_value_t = 1800)]
+    pub run_timeout: u64,
     /// (superset) Open each dashboard in headless Chromium and check every chart rendered
     #[arg(long)]
     pub render: bool,
@@ -44,6 +47,11 @@ pub enum VerifyTarget {
 pub async fn run(args: VerifyArgs, ctx: &Ctx) -> Result<Exit> {
     match args.target {
         VerifyTarget::Packages => Ok(ctx.out.report(&packages(ctx).await?)),
+        VerifyTarget::Airflow => {
+            let timeout = std::time::Duration::from_secs(args.run_timeout);
+            let report = crate::airflow::verify(ctx, args.trigger, timeout).await?;
+            Ok(ctx.out.report(&report))
+        }
         other => {
             let name = other.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
             super::not_implemented(&format!("verify {name}"))
