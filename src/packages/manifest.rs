@@ -173,7 +173,7 @@ pub fn parse(text: &str) -> (Option<Manifest>, Vec<Problem>) {
     let platform_version = p.required("platform_version", "a semver requirement such as \">=0.1, <1\"", |n| {
         yaml::as_text(n).and_then(|s| VersionReq::parse(s.trim()).ok())
     });
-    let includes = p.required("includes", "a list drawn from connect, dbt, superset", |n| parse_includes(n));
+    let includes = p.required("includes", "a list drawn from connect, dbt, superset", parse_includes);
     let description = p.optional("description", "a text", |n| yaml::as_str(n).map(str::to_string));
     let requires_core = p.optional(
         "requires_core",

@@ -527,7 +527,7 @@ fn dbt_refs(set: &[PackageModel]) -> Vec<Finding> {
                     Some(_) => continue,
                 },
                 None if visible.iter().any(|p| defines(p)) => continue,
-                None if pkg.kind() == Some(PackageKind::Core) && set.iter().any(|p| defines(p)) => {
+                None if pkg.kind() == Some(PackageKind::Core) && set.iter().any(defines) => {
                     format!("{shown} names a model of an extension; the core must build without extensions")
                 }
                 None => format!("{shown} does not name a model, seed or snapshot in the package set"),

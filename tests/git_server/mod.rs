@@ -2,7 +2,7 @@
 //! 127.0.0.1 that answers 401 unless the request carries Basic credentials whose password is the
 //! expected token. One thread per connection; every response closes the connection.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
