@@ -1,7 +1,7 @@
 //! The validator's rules: pure functions from the in-memory model of a package set to findings.
 //! Rule ids are stable (CI scripts and docs refer to them); add new ones, never rename.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use semver::Version;
 
@@ -459,43 +459,28 @@ fn dbt_collisions(i: usize, set: &[PackageModel]) -> Vec<Finding> {
                 format!("dbt project name `{name}` is also the project name of {}", other.label),
             ));
         }
+        let by_name: HashMap<&str, &Resource> = theirs.resources.iter().rev().map(|r| (r.name.as_str(), r)).collect();
+        let by_relation: HashMap<&str, &Resource> = theirs.resources.iter().rev().map(|r| (r.relation(), r)).collect();
         for mine in &dbt.resources {
-            for their in &theirs.resources {
-                let (line, message) = if mine.name == their.name {
-                    (
-                        mine.line,
-                        format!(
-                            "{} has the name of {} {} in {}",
-                            mine.describe(),
-                            other.kind().map_or("package", PackageKind::as_str),
-                            their.describe(),
-                            other.label
-                        ),
-                    )
-                } else if mine.relation() == their.relation() {
-                    let line = mine.alias.as_ref().map_or(mine.line, |(_, _, l)| *l);
-                    (
-                        line,
-                        format!(
-                            "{} builds table `{}`, which {} in {} already builds",
-                            mine.describe(),
-                            mine.relation(),
-                            their.describe(),
-                            other.label
-                        ),
-                    )
-                } else {
-                    continue;
-                };
-                let file = mine.alias.as_ref().filter(|_| mine.name != their.name).map_or(&mine.file, |(_, f, _)| f);
-                out.push(Finding::new(
-                    "extend.dbt-name-collision",
-                    &pkg.label,
-                    Some(file.clone()),
-                    Some(line),
-                    message,
-                ));
-            }
+            let (line, file, message) = if let Some(their) = by_name.get(mine.name.as_str()) {
+                let kind = other.kind().map_or("package", PackageKind::as_str);
+                let message =
+                    format!("{} has the name of {kind} {} in {}", mine.describe(), their.describe(), other.label);
+                (mine.line, &mine.file, message)
+            } else if let Some(their) = by_relation.get(mine.relation()) {
+                let (line, file) = mine.alias.as_ref().map_or((mine.line, &mine.file), |(_, f, l)| (*l, f));
+                let message = format!(
+                    "{} builds table `{}`, which {} in {} already builds",
+                    mine.describe(),
+                    mine.relation(),
+                    their.describe(),
+                    other.label
+                );
+                (line, file, message)
+            } else {
+                continue;
+            };
+            out.push(Finding::new("extend.dbt-name-collision", &pkg.label, Some(file.clone()), Some(line), message));
         }
     }
     out
@@ -503,31 +488,33 @@ fn dbt_collisions(i: usize, set: &[PackageModel]) -> Vec<Finding> {
 
 fn dbt_refs(set: &[PackageModel]) -> Vec<Finding> {
     let mut out = Vec::new();
-    for pkg in set {
+    // Resource names per package, by position in the set.
+    let names: Vec<HashSet<&str>> = set
+        .iter()
+        .map(|p| p.dbt.as_ref().map(|d| d.resources.iter().map(|r| r.name.as_str()).collect()).unwrap_or_default())
+        .collect();
+    for (i, pkg) in set.iter().enumerate() {
         let Some(dbt) = &pkg.dbt else { continue };
+        let is_core = pkg.kind() == Some(PackageKind::Core);
         // A core must build on its own, so its refs resolve inside the core only.
-        let visible: Vec<&PackageModel> = if pkg.kind() == Some(PackageKind::Core) {
-            vec![pkg]
-        } else {
-            set.iter().filter(|p| p.dbt.is_some()).collect()
-        };
+        let visible: Vec<usize> =
+            if is_core { vec![i] } else { (0..set.len()).filter(|j| set[*j].dbt.is_some()).collect() };
         for (file, r) in &dbt.refs {
-            let defines =
-                |p: &PackageModel| p.dbt.as_ref().is_some_and(|d| d.resources.iter().any(|res| res.name == r.name));
+            let defines = |j: &usize| names[*j].contains(r.name.as_str());
             let shown = match &r.package {
                 Some(package) => format!("ref('{package}', '{}')", r.name),
                 None => format!("ref('{}')", r.name),
             };
             let message = match &r.package {
-                Some(package) => match visible.iter().find(|p| p.dbt_name() == Some(package.as_str())) {
+                Some(package) => match visible.iter().find(|j| set[**j].dbt_name() == Some(package.as_str())) {
                     None => format!("{shown}: no dbt project named `{package}` in the package set"),
-                    Some(p) if !defines(p) => {
-                        format!("{shown}: {} has no model, seed or snapshot `{}`", p.label, r.name)
+                    Some(j) if !defines(j) => {
+                        format!("{shown}: {} has no model, seed or snapshot `{}`", set[*j].label, r.name)
                     }
                     Some(_) => continue,
                 },
-                None if visible.iter().any(|p| defines(p)) => continue,
-                None if pkg.kind() == Some(PackageKind::Core) && set.iter().any(defines) => {
+                None if visible.iter().any(defines) => continue,
+                None if is_core && (0..set.len()).any(|j| defines(&j)) => {
                     format!("{shown} names a model of an extension; the core must build without extensions")
                 }
                 None => format!("{shown} does not name a model, seed or snapshot in the package set"),

@@ -79,8 +79,8 @@ pub struct Asset {
     pub table: Option<At<String>>,
     /// Credentials found in a database definition: (line, what).
     pub secrets: Vec<At<String>>,
-    /// The whole document, for "is this the same definition" comparisons.
-    pub content: serde_json::Value,
+    /// A database's whole document, for "is this the same definition" comparisons.
+    pub content: Option<serde_json::Value>,
 }
 
 pub fn is_uuid(text: &str) -> bool {
@@ -118,7 +118,7 @@ pub fn parse_asset(kind: AssetKind, doc: &Node) -> Asset {
         chart_uuids: if kind == AssetKind::Dashboard { dashboard_charts(doc) } else { Vec::new() },
         table: (kind == AssetKind::Dataset && !virtual_dataset).then(|| text_field("table_name")).flatten(),
         secrets: if kind == AssetKind::Database { database_secrets(doc) } else { Vec::new() },
-        content: yaml::to_json(doc),
+        content: (kind == AssetKind::Database).then(|| yaml::to_json(doc)),
         uuid,
     }
 }
