@@ -20,6 +20,9 @@ pub struct VerifyArgs {
     /// (superset) Open each dashboard in headless Chromium and check every chart rendered
     #[arg(long)]
     pub render: bool,
+    /// (superset --render) Folder for one screenshot per dashboard [default: <temp dir>/olmisctl-superset-render]
+    #[arg(long, value_name = "DIR")]
+    pub screenshots: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -47,9 +50,21 @@ pub enum VerifyTarget {
 pub async fn run(args: VerifyArgs, ctx: &Ctx) -> Result<Exit> {
     match args.target {
         VerifyTarget::Packages => Ok(ctx.out.report(&packages(ctx).await?)),
+        VerifyTarget::Cdc => {
+            let checks = crate::cdc::verify::checks(&ctx.settings, &ctx.out).await?;
+            Ok(ctx.out.report(&CheckReport::new("verify cdc", checks)))
+        }
         VerifyTarget::Airflow => {
             let timeout = std::time::Duration::from_secs(args.run_timeout);
             let report = crate::airflow::verify(ctx, args.trigger, timeout).await?;
+            Ok(ctx.out.report(&report))
+        }
+        VerifyTarget::Superset => {
+            let screenshots = match &args.screenshots {
+                Some(dir) => ctx.settings.project_dir.join(dir),
+                None => std::env::temp_dir().join("olmisctl-superset-render"),
+            };
+            let report = crate::superset::verify::verify(ctx, args.render, &screenshots).await?;
             Ok(ctx.out.report(&report))
         }
         other => {
