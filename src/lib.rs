@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clients;
 pub mod commands;
 pub mod context;
+pub mod demo;
 pub mod envfile;
 pub mod error;
 pub mod output;
