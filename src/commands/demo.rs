@@ -196,14 +196,18 @@ fn foreign(db: &str, schemas: &[String]) -> Error {
 }
 
 fn different(db: &str, marker: &Marker, seed: u64, scale: Scale) -> Error {
-    let existing = format!(
-        "seed {}, scale {}, generator version {} (olmisctl {})",
-        marker.seed, marker.scale, marker.generator_version, marker.olmisctl_version
-    );
+    // The generator version matters only when it is what differs (data from an older olmisctl).
+    let version = |v: i32| {
+        if marker.generator_version == GENERATOR_VERSION { String::new() } else { format!(", generator version {v}") }
+    };
     Error::usage(format!(
-        "database {db} already holds demo data of {existing}; asked for seed {seed}, scale {}, generator version \
-         {GENERATOR_VERSION}",
-        scale.factor()
+        "database {db} already holds demo data of seed {}, scale {}{} (olmisctl {}); asked for seed {seed}, scale {}{}",
+        marker.seed,
+        marker.scale,
+        version(marker.generator_version),
+        marker.olmisctl_version,
+        scale.factor(),
+        version(GENERATOR_VERSION),
     ))
     .with_hint(format!(
         "add --reset to drop the demo schemas and seed again, or keep the data with --seed {} --scale {}",
@@ -220,7 +224,7 @@ fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -16,6 +16,9 @@ pub trait Table: Sync {
     fn name(&self) -> &'static str;
     fn columns(&self) -> &'static [&'static str];
     fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// Appends rows `range` to `buf` in COPY text format.
     fn encode(&self, range: std::ops::Range<usize>, buf: &mut String);
 }

@@ -5,17 +5,15 @@
 //! so `demo seed` can tell an old data set from a new one.
 //!
 //! Shape at scale 1, after the OpenLMIS demo data: Malawi's 205 geographic zones in 4 levels, 2,700
-//! facilities, 8 programs, 10,000 orderable versions, 425 processing periods, about 2,500
-//! requisitions from 100 facilities over the last 12 months (4 quarters for quarterly programs) with
-//! their orders, shipments and proofs of delivery, and 116 stock cards with about 4,700 line items
-//! over 18 months. `scale` multiplies facilities, products, reporting facilities and stock cards;
+//! facilities, 8 programs, 10,000 orderable versions, 425 processing periods, about 2,800
+//! requisitions (28,000 line items) from 100 facilities over the last 12 months (4 quarters for
+//! quarterly programs) with their orders, shipments and proofs of delivery, and 116 stock cards with
+//! about 4,800 line items over 18 months. `scale` multiplies facilities, products, reporting facilities and stock cards;
 //! geography, programs, schedules and reasons stay as they are.
 
 mod reference;
 mod requisitions;
 mod stock;
-
-pub use reference::Kind;
 
 use super::calendar::{Date, Timestamp};
 use super::copy::Table;
@@ -158,8 +156,7 @@ mod tests {
         let again = generate(42, Scale(1));
         assert!(encoded(demo()) == encoded(&again), "seed 42 must always give the same rows");
         let other = generate(43, Scale(1));
-        let differ =
-            encoded(demo()).iter().zip(encoded(&other)).filter(|(a, b)| a.1 != b.1).count();
+        let differ = encoded(demo()).iter().zip(encoded(&other)).filter(|(a, b)| a.1 != b.1).count();
         assert!(differ > 30, "another seed changes (almost) every table, changed {differ}");
     }
 
@@ -227,8 +224,7 @@ mod tests {
     #[test]
     fn stock_cards_never_go_negative_and_match_the_calculated_stock() {
         let d = demo();
-        let reasons: BTreeMap<Id, Direction> =
-            d.reference.reasons.iter().map(|r| (r.id, r.direction)).collect();
+        let reasons: BTreeMap<Id, Direction> = d.reference.reasons.iter().map(|r| (r.id, r.direction)).collect();
         let mut on_hand: BTreeMap<Id, i64> = BTreeMap::new();
         let mut lines = d.stock.lines.iter().collect::<Vec<_>>();
         lines.sort_by_key(|l| (l.stockcardid, l.occurreddate, l.processeddate));
@@ -238,8 +234,8 @@ mod tests {
             *stock = match (line.reasonid, line.sourceid, line.destinationid) {
                 (None, None, None) => line.quantity,
                 (reason, _, _) => {
-                    let credit = line.sourceid.is_some()
-                        || reason.and_then(|id| reasons.get(&id)) == Some(&Direction::Credit);
+                    let credit =
+                        line.sourceid.is_some() || reason.and_then(|id| reasons.get(&id)) == Some(&Direction::Credit);
                     if credit { *stock + line.quantity } else { *stock - line.quantity }
                 }
             };
@@ -251,8 +247,7 @@ mod tests {
         for line in &d.stock.lines {
             assert_eq!(calculated.get(&(line.stockcardid, line.occurreddate)), Some(&line.stock_after));
         }
-        let first_lines: BTreeMap<Id, &StockLine> =
-            d.stock.lines.iter().rev().map(|l| (l.stockcardid, l)).collect();
+        let first_lines: BTreeMap<Id, &StockLine> = d.stock.lines.iter().rev().map(|l| (l.stockcardid, l)).collect();
         for card in &d.stock.cards {
             let first = first_lines[&card.id];
             assert_eq!(first.origineventid, card.origineventid, "a card starts with its origin event");
@@ -264,8 +259,7 @@ mod tests {
     fn requisition_stock_columns_add_up() {
         let d = demo();
         let adjustments: BTreeMap<Id, i64> = {
-            let sign: BTreeMap<Id, i64> =
-                d.reference.reasons.iter().map(|r| (r.id, r.direction.sign())).collect();
+            let sign: BTreeMap<Id, i64> = d.reference.reasons.iter().map(|r| (r.id, r.direction.sign())).collect();
             let mut sums = BTreeMap::new();
             for a in &d.requisitions.adjustments {
                 *sums.entry(a.requisitionlineitemid).or_insert(0) += sign[&a.reasonid] * a.quantity;
@@ -303,7 +297,12 @@ mod tests {
             let history = &changes[&q.id];
             assert_eq!(history[0].status, Status::Initiated);
             for pair in history.windows(2) {
-                assert!(pair[0].status.next().contains(&pair[1].status), "{:?} -> {:?}", pair[0].status, pair[1].status);
+                assert!(
+                    pair[0].status.next().contains(&pair[1].status),
+                    "{:?} -> {:?}",
+                    pair[0].status,
+                    pair[1].status
+                );
                 assert!(pair[0].createddate < pair[1].createddate);
             }
             let last = history[history.len() - 1];
@@ -318,8 +317,7 @@ mod tests {
             statuses.insert(q.status);
         }
         assert!(statuses.len() >= 7, "the demo shows most statuses: {statuses:?}");
-        let requisitions: BTreeMap<Id, &Requisition> =
-            d.requisitions.requisitions.iter().map(|q| (q.id, q)).collect();
+        let requisitions: BTreeMap<Id, &Requisition> = d.requisitions.requisitions.iter().map(|q| (q.id, q)).collect();
         for order in &d.requisitions.orders {
             let q = requisitions[&order.externalid];
             assert_eq!(q.status, Status::Released);
@@ -341,12 +339,7 @@ mod tests {
         for q in &d.requisitions.requisitions {
             assert!(facilities.contains(&q.facilityid) && programs.contains(&q.programid));
         }
-        assert!(
-            d.requisitions
-                .lines
-                .iter()
-                .all(|l| orderables.contains(&(l.orderableid, l.orderableversionnumber)))
-        );
+        assert!(d.requisitions.lines.iter().all(|l| orderables.contains(&(l.orderableid, l.orderableversionnumber))));
         for card in &d.stock.cards {
             assert!(facilities.contains(&card.facilityid) && programs.contains(&card.programid));
             assert!(orderables.contains(&(card.orderableid, 1)));
@@ -355,6 +348,22 @@ mod tests {
         for q in &d.requisitions.requisitions {
             assert!(supported.contains(&(q.facilityid, q.programid)), "requisitions only for supported programs");
         }
+    }
+
+    #[test]
+    fn reason_indexes_name_the_right_reasons() {
+        let r = &demo().reference.reasons;
+        let named = |i: usize| r[i].name;
+        assert_eq!(named(reason::TRANSFER_IN), "Transfer In");
+        assert_eq!(named(reason::TRANSFER_OUT), "Transfer Out");
+        assert_eq!(named(reason::CONSUMED), "Consumed");
+        assert_eq!(named(reason::FACILITY_RETURN), "Facility return");
+        assert_eq!(named(reason::DAMAGE), "Damage");
+        assert_eq!(named(reason::EXPIRED), "Expired");
+        assert_eq!(named(reason::LOST), "Lost");
+        assert_eq!(named(reason::STOLEN), "Stolen");
+        assert_eq!(named(reason::OPEN_VIAL), "Passed open-vial time limit");
+        assert_eq!(named(reason::COLD_CHAIN), "Cold chain failure");
     }
 
     #[test]

@@ -95,16 +95,15 @@ async fn read_marker(tx: &Transaction<'_>) -> Result<Option<Marker>> {
 
 /// Drops the demo schemas and the marker row (the signal and heartbeat tables stay).
 pub async fn drop_demo(tx: &Transaction<'_>) -> Result<()> {
-    let sql = format!(
-        "DROP SCHEMA IF EXISTS {} CASCADE; DELETE FROM public.olmis_demo_seed;",
-        SCHEMAS.join(", ")
-    );
+    let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE; DELETE FROM public.olmis_demo_seed;", SCHEMAS.join(", "));
     tx.batch_execute(&sql).await.map_err(|e| ddl_error("dropping the demo schemas", &e))
 }
 
 /// Creates the OpenLMIS schemas and tables, and the platform tables when missing.
 pub async fn create_schema(tx: &Transaction<'_>) -> Result<()> {
-    tx.batch_execute(PLATFORM_SQL).await.map_err(|e| ddl_error("creating the signal, heartbeat and marker tables", &e))?;
+    tx.batch_execute(PLATFORM_SQL)
+        .await
+        .map_err(|e| ddl_error("creating the signal, heartbeat and marker tables", &e))?;
     tx.batch_execute(SCHEMA_SQL).await.map_err(|e| ddl_error("creating the demo schemas", &e))
 }
 

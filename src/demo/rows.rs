@@ -158,12 +158,11 @@ pub struct Dispensable {
     pub dispensingunit: &'static str,
     pub routeofadministration: &'static str,
 }
-table!(
-    Dispensable,
-    "referencedata.dispensables",
-    ["id", "type", "dispensingunit", "routeofadministration"],
-    |s, w| w.id(s.id).text("default").text(s.dispensingunit).text(s.routeofadministration)
-);
+table!(Dispensable, "referencedata.dispensables", ["id", "type", "dispensingunit", "routeofadministration"], |s, w| w
+    .id(s.id)
+    .text("default")
+    .text(s.dispensingunit)
+    .text(s.routeofadministration));
 
 pub struct DisplayCategory {
     pub id: Id,
@@ -389,12 +388,12 @@ pub struct SupervisoryNode {
     pub facilityid: Id,
     pub parentid: Option<Id>,
 }
-table!(
-    SupervisoryNode,
-    "referencedata.supervisory_nodes",
-    ["id", "code", "name", "facilityid", "parentid"],
-    |s, w| w.id(s.id).text(&s.code).text(&s.name).id(s.facilityid).opt_id(s.parentid)
-);
+table!(SupervisoryNode, "referencedata.supervisory_nodes", ["id", "code", "name", "facilityid", "parentid"], |s, w| w
+    .id(s.id)
+    .text(&s.code)
+    .text(&s.name)
+    .id(s.facilityid)
+    .opt_id(s.parentid));
 
 pub struct RequisitionGroup {
     pub id: Id,
@@ -402,12 +401,11 @@ pub struct RequisitionGroup {
     pub name: String,
     pub supervisorynodeid: Id,
 }
-table!(
-    RequisitionGroup,
-    "referencedata.requisition_groups",
-    ["id", "code", "name", "supervisorynodeid"],
-    |s, w| w.id(s.id).text(&s.code).text(&s.name).id(s.supervisorynodeid)
-);
+table!(RequisitionGroup, "referencedata.requisition_groups", ["id", "code", "name", "supervisorynodeid"], |s, w| w
+    .id(s.id)
+    .text(&s.code)
+    .text(&s.name)
+    .id(s.supervisorynodeid));
 
 pub struct GroupMember {
     pub requisitiongroupid: Id,

@@ -155,13 +155,6 @@ pub struct Reference {
     pub stock_groups: Vec<StockGroup>,
 }
 
-impl Reference {
-    pub fn reason(&self, name: &str) -> &Reason {
-        // The names come from the fixed list below; a typo is a bug caught by every test run.
-        self.reasons.iter().find(|r| r.name == name).unwrap_or_else(|| panic!("unknown stock reason {name}"))
-    }
-}
-
 pub fn generate(seed: u64, scale: Scale) -> Reference {
     let mut r = Reference {
         levels: Vec::new(),
@@ -315,7 +308,7 @@ fn place_name(d: &mut Draw, used: &mut BTreeSet<String>) -> String {
         let syllables = 2 + d.below(2) as usize;
         let mut name = String::new();
         for _ in 0..syllables {
-            name.push_str(*d.pick::<&str>(names::PLACE_SYLLABLES));
+            name.push_str(d.pick::<&str>(names::PLACE_SYLLABLES));
         }
         let mut chars = name.chars();
         let name = match chars.next() {
@@ -345,16 +338,16 @@ fn facilities(r: &mut Reference, cities: &[City], scale: Scale, d: &mut Draw) {
     let district_count = r.district_facilities.len();
     // The supply chain's fixed backbone: national and regional warehouses, a store and a hospital
     // per district, four central hospitals.
-    let mut placed: Vec<(Kind, usize)> = vec![(Kind::Warehouse, boma(district_index(r, "Lilongwe")))];
+    let mut placed: Vec<(Kind, usize)> = vec![(Kind::Warehouse, boma(district_index("Lilongwe")))];
     for region in ["Mzimba", "Lilongwe", "Blantyre"] {
-        placed.push((Kind::Warehouse, boma(district_index(r, region))));
+        placed.push((Kind::Warehouse, boma(district_index(region))));
     }
     for district in 0..district_count {
         placed.push((Kind::DistrictStore, boma(district)));
         placed.push((Kind::DistrictHospital, boma(district)));
     }
     for city in ["Lilongwe", "Blantyre", "Mzimba", "Zomba"] {
-        placed.push((Kind::CentralHospital, boma(district_index(r, city))));
+        placed.push((Kind::CentralHospital, boma(district_index(city))));
     }
     let total = 2_700 * scale.factor() as usize;
     let weights: Vec<u32> = cities.iter().map(|c| (c.population / 1_000).max(1) as u32).collect();
@@ -373,7 +366,7 @@ fn facilities(r: &mut Reference, cities: &[City], scale: Scale, d: &mut Draw) {
         let (_, _, _, prefix, suffix, _) = KINDS[kind.index()];
         let number = counters.entry(kind).or_default();
         *number += 1;
-        let district_name = district_name(r, city.district);
+        let district_name = district_name(city.district);
         let name = match kind {
             Kind::Warehouse => {
                 warehouses += 1;
@@ -423,25 +416,20 @@ fn facilities(r: &mut Reference, cities: &[City], scale: Scale, d: &mut Draw) {
     }
 }
 
-fn district_index(r: &Reference, name: &str) -> usize {
-    REGIONS.iter().flat_map(|region| region.districts.iter()).position(|(_, n)| *n == name).unwrap_or(0).min(
-        r.district_facilities.len().saturating_sub(1),
-    )
+/// Malawi's districts in `REGIONS` order: (region index, code, name).
+fn districts() -> impl Iterator<Item = (usize, &'static str, &'static str)> {
+    REGIONS
+        .iter()
+        .enumerate()
+        .flat_map(|(region, r)| r.districts.iter().map(move |(code, name)| (region, *code, *name)))
 }
 
-fn district_name(_r: &Reference, district: usize) -> &'static str {
-    REGIONS.iter().flat_map(|region| region.districts.iter()).nth(district).map(|(_, n)| *n).unwrap_or("Malawi")
+fn district_index(name: &str) -> usize {
+    districts().position(|(_, _, n)| n == name).unwrap_or(0)
 }
 
-fn region_of_district(district: usize) -> usize {
-    let mut first = 0;
-    for (i, region) in REGIONS.iter().enumerate() {
-        if district < first + region.districts.len() {
-            return i;
-        }
-        first += region.districts.len();
-    }
-    REGIONS.len() - 1
+fn district_name(district: usize) -> &'static str {
+    districts().nth(district).map_or("Malawi", |(_, _, name)| name)
 }
 
 fn programs(r: &mut Reference, d: &mut Draw) {
@@ -484,9 +472,11 @@ fn programs(r: &mut Reference, d: &mut Draw) {
     }
 }
 
+/// Catalogue share of each of `FAMILIES` (Essential Meds is the largest program).
+const FAMILY_WEIGHTS: [u32; 13] = [4, 2, 16, 10, 14, 5, 6, 2, 10, 6, 6, 2, 5];
+
 fn catalogue(r: &mut Reference, scale: Scale, d: &mut Draw) {
-    let units = [("tablet", "oral"), ("capsule", "oral"), ("bottle", "oral"), ("vial", "injection"), ("sachet", "oral"), ("each", "other")];
-    for (unit, route) in units {
+    for (unit, route) in UNITS {
         r.dispensables.push(Dispensable { id: d.id(), dispensingunit: unit, routeofadministration: route });
     }
     for (i, (code, name)) in CATEGORIES.iter().enumerate() {
@@ -495,7 +485,7 @@ fn catalogue(r: &mut Reference, scale: Scale, d: &mut Draw) {
     // 9,000 products per scale unit, 1,000 of which also have a second version: 10,000 rows.
     let distinct = 9_000 * scale.factor() as usize;
     let revised = 1_000 * scale.factor() as usize;
-    let family_weights: Vec<u32> = [6, 16, 10, 14, 5, 8, 10, 6, 8, 5].to_vec();
+    let family_weights: Vec<u32> = FAMILY_WEIGHTS.to_vec();
     struct Draft {
         family: usize,
         item: &'static str,
@@ -505,12 +495,14 @@ fn catalogue(r: &mut Reference, scale: Scale, d: &mut Draw) {
         core: bool,
     }
     let mut drafts = Vec::with_capacity(distinct);
-    // Each program's core list first: its families' first items, recognisable in dashboards.
+    // Each program's core list first: its families' items in order, recognisable in dashboards.
     for (program, &(.., core_size)) in PROGRAMS.iter().enumerate() {
-        let families: Vec<usize> = (0..FAMILIES.len()).filter(|&f| FAMILIES[f].program == program).collect();
+        let items: Vec<(usize, &'static str)> = (0..FAMILIES.len())
+            .filter(|&f| FAMILIES[f].program == program)
+            .flat_map(|f| FAMILIES[f].items.iter().map(move |item| (f, *item)))
+            .collect();
         for n in 0..core_size {
-            let family = families[n % families.len()];
-            let item = FAMILIES[family].items[(n / families.len()) % FAMILIES[family].items.len()];
+            let (family, item) = items[n % items.len()];
             let (name, form, pack) = product_name(d, family, item);
             drafts.push(Draft { family, item, name, form, pack, core: true });
         }
@@ -572,7 +564,7 @@ fn catalogue(r: &mut Reference, scale: Scale, d: &mut Draw) {
             let trade_item = d.id();
             r.trade_items.push(TradeItem {
                 id: trade_item,
-                manufacturer: *d.pick::<&str>(names::MANUFACTURERS),
+                manufacturer: d.pick::<&str>(names::MANUFACTURERS),
                 gtin: format!("{:014}", 6_009_000_000_000u64 + r.trade_items.len() as u64),
             });
             for v in 1..=version {
@@ -637,7 +629,14 @@ fn catalogue(r: &mut Reference, scale: Scale, d: &mut Draw) {
         }
     }
     // Facility type approved products: every requisition type approves its programs' core lists.
-    for kind in [Kind::HealthCenter, Kind::HealthPost, Kind::DistrictHospital, Kind::CentralHospital, Kind::Dispensary, Kind::PrivateClinic] {
+    for kind in [
+        Kind::HealthCenter,
+        Kind::HealthPost,
+        Kind::DistrictHospital,
+        Kind::CentralHospital,
+        Kind::Dispensary,
+        Kind::PrivateClinic,
+    ] {
         for (program, products) in r.core.iter().enumerate() {
             for product in products {
                 let id = d.id();
@@ -670,25 +669,31 @@ fn catalogue(r: &mut Reference, scale: Scale, d: &mut Draw) {
     }
 }
 
+/// Dispensing units (`referencedata.dispensables`) and their route of administration.
+const UNITS: [(&str, &str); 6] = [
+    ("tablet", "oral"),
+    ("capsule", "oral"),
+    ("bottle", "oral"),
+    ("vial", "injection"),
+    ("sachet", "oral"),
+    ("each", "other"),
+];
+
+/// The dispensable of a form's unit (every unit in `FORMS` is in `UNITS`: a unit test checks it).
 fn unit_index(unit: &str) -> usize {
-    ["tablet", "capsule", "bottle", "vial", "sachet", "each"].iter().position(|u| *u == unit).unwrap_or(5)
+    UNITS.iter().position(|(u, _)| *u == unit).unwrap_or(UNITS.len() - 1)
 }
 
 /// A product name such as "Amoxicillin 250mg capsule, pack of 100", with its form and pack size.
 fn product_name(d: &mut Draw, family: usize, item: &str) -> (String, usize, i64) {
-    let category = CATEGORIES[FAMILIES[family].category].0;
-    let form = match category {
-        "VACCINES" => 3,
-        "TEST_KITS" => 5,
-        "NUTRITION" => 4,
-        "CONTRACEPTIVES" => *d.pick(&[0, 3, 5]),
-        _ => *d.pick(&[0, 0, 0, 1, 1, 2, 3]),
-    };
+    let family = &FAMILIES[family];
+    let form = *d.pick(family.forms);
+    let (form_name, _, shown) = FORMS[form];
     let pack = *d.pick(PACK_SIZES);
-    let name = if matches!(form, 4 | 5) || category == "VACCINES" {
-        format!("{item} {}, pack of {pack}", FORMS[form].0)
-    } else {
-        format!("{item} {} {}, pack of {pack}", d.pick(names::STRENGTHS), FORMS[form].0)
+    let name = match (family.strengths, shown) {
+        (true, _) => format!("{item} {} {form_name}, pack of {pack}", d.pick::<&str>(names::STRENGTHS)),
+        (false, true) => format!("{item} {form_name}, pack of {pack}"),
+        (false, false) => format!("{item}, pack of {pack}"),
     };
     (name, form, pack)
 }
@@ -721,12 +726,7 @@ fn schedules(r: &mut Reference, d: &mut Draw) {
     ];
     for (code, name, months) in kinds {
         let schedule = d.id();
-        r.schedules.push(Schedule {
-            id: schedule,
-            code,
-            name,
-            modifieddate: d.office_time(Date::ymd(2016, 12, 1)),
-        });
+        r.schedules.push(Schedule { id: schedule, code, name, modifieddate: d.office_time(Date::ymd(2016, 12, 1)) });
         let first = Date::ymd(2010, 1, 1);
         let mut start = first;
         while start.year() <= AS_OF.year() {
@@ -735,13 +735,29 @@ fn schedules(r: &mut Reference, d: &mut Draw) {
             let last = end.month() as usize - 1;
             let (label, description) = match months {
                 1 => (format!("{}{year}", MONTHS[month]), format!("{} {year}", MONTH_NAMES[month])),
-                3 => (format!("Q{} {year}", month / 3 + 1), format!("{}-{} {year}", MONTH_NAMES[month], MONTH_NAMES[last])),
-                6 => (format!("H{} {year}", month / 6 + 1), format!("{}-{} {year}", MONTH_NAMES[month], MONTH_NAMES[last])),
+                3 => (
+                    format!("Q{} {year}", month / 3 + 1),
+                    format!("{}-{} {year}", MONTH_NAMES[month], MONTH_NAMES[last]),
+                ),
+                6 => (
+                    format!("H{} {year}", month / 6 + 1),
+                    format!("{}-{} {year}", MONTH_NAMES[month], MONTH_NAMES[last]),
+                ),
                 12 => (format!("{year}"), format!("January-December {year}")),
-                _ => (format!("{}-{}{year}", MONTHS[month], MONTHS[last]), format!("{}-{} {year}", MONTH_NAMES[month], MONTH_NAMES[last])),
+                _ => (
+                    format!("{}-{}{year}", MONTHS[month], MONTHS[last]),
+                    format!("{}-{} {year}", MONTH_NAMES[month], MONTH_NAMES[last]),
+                ),
             };
             let id = d.id();
-            r.periods.push(Period { id, name: label, description, startdate: start, enddate: end, processingscheduleid: schedule });
+            r.periods.push(Period {
+                id,
+                name: label,
+                description,
+                startdate: start,
+                enddate: end,
+                processingscheduleid: schedule,
+            });
             let info = PeriodInfo { id, start, end };
             match months {
                 1 => r.monthly_periods.push(info),
@@ -778,10 +794,6 @@ fn supervision(r: &mut Reference, scale: Scale, d: &mut Draw) {
         region_nodes.push(id);
     }
     let district_count = r.district_facilities.len();
-    let districts: Vec<(&str, &str, &str)> = REGIONS
-        .iter()
-        .flat_map(|region| region.districts.iter().map(move |(code, name)| (region.code, *code, *name)))
-        .collect();
     let admin = d.id();
     r.users.push(User {
         id: admin,
@@ -805,8 +817,8 @@ fn supervision(r: &mut Reference, scale: Scale, d: &mut Draw) {
         r.users.push(User { id, username, firstname, lastname, jobtitle, homefacilityid: r.facility_info[home].id });
         id
     };
-    for (district, (region_code, code, name)) in districts.iter().enumerate().take(district_count) {
-        let region = region_of_district(district);
+    for (district, (region, code, name)) in districts().enumerate().take(district_count) {
+        let region_code = REGIONS[region].code;
         let store = r.district_store[district];
         let hospital = r.district_facilities[district]
             .iter()
@@ -909,5 +921,24 @@ fn reasons(r: &mut Reference, d: &mut Draw) {
     ];
     for (name, direction, category, freetext) in list {
         r.reasons.push(Reason { id: d.id(), name, direction, category, freetext });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_lists_line_up() {
+        assert_eq!(FAMILY_WEIGHTS.len(), FAMILIES.len());
+        for (_, unit, _) in FORMS {
+            assert!(UNITS.iter().any(|(u, _)| u == unit), "unit {unit} has no dispensable");
+        }
+        for (i, kind) in KINDS.iter().enumerate() {
+            assert_eq!(kind.0.index(), i, "KINDS follows the Kind order");
+        }
+        for program in 0..PROGRAMS.len() {
+            assert!(FAMILIES.iter().any(|f| f.program == program), "program {program} has products");
+        }
     }
 }

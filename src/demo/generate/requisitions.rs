@@ -90,12 +90,18 @@ pub fn generate(seed: u64, r: &Reference) -> Requisitions {
                 .iter()
                 .map(|p| {
                     let demand = p.monthly_demand * info.kind.size() * d.around_one(0.3);
-                    Chain { stock: (demand * d.uniform(1.0, 3.0)) as i64, history: Vec::new(), pending: Vec::new(), demand }
+                    Chain {
+                        stock: (demand * d.uniform(1.0, 3.0)) as i64,
+                        history: Vec::new(),
+                        pending: Vec::new(),
+                        demand,
+                    }
                 })
                 .collect();
             let periods = if r.program_info[program].monthly { monthly } else { quarterly };
             for period in periods {
-                let context = Context { r, facility, program, period_id: period.id, start: period.start, end: period.end };
+                let context =
+                    Context { r, facility, program, period_id: period.id, start: period.start, end: period.end };
                 let months = if r.program_info[program].monthly { 1 } else { 3 };
                 let roll = d.unit();
                 if roll < 0.08 {
@@ -235,7 +241,6 @@ fn regular(
     let period_days = i64::from(c.end.0 - c.start.0 + 1);
     let months = if r.program_info[c.program].monthly { 1 } else { 3 };
     let max_tenths = r.facility_info[c.facility].kind.max_periods_tenths();
-    let mut receipts: Vec<(usize, i64)> = Vec::new();
     let mut cost = Vec::new();
     for (index, (product, chain)) in core.iter().zip(chains.iter_mut()).enumerate() {
         let line_id = d.id();
@@ -309,9 +314,9 @@ fn regular(
         } else {
             (calculated, None)
         };
-        let approved = status.has_approved_quantities().then(|| {
-            if d.chance(0.75) { requested } else { (requested as f64 * d.uniform(0.7, 1.0)).round() as i64 }
-        });
+        let approved = status
+            .has_approved_quantities()
+            .then(|| if d.chance(0.75) { requested } else { (requested as f64 * d.uniform(0.7, 1.0)).round() as i64 });
         let packs = packs_to_ship(approved.unwrap_or(requested), product);
         out.lines.push(RequisitionLine {
             id: line_id,
@@ -340,7 +345,6 @@ fn regular(
             skipped: false,
             nonfullsupply: false,
         });
-        receipts.push((index, approved.unwrap_or(0)));
         cost.push((product.clone(), packs, Some(index)));
     }
     // Now and then a product outside the full-supply list, requested with a reason.
@@ -368,7 +372,6 @@ fn regular(
         cost.push((product, packs, None));
     }
     finish(d, out, c, actors, id, false, &steps, &cost, chains);
-    let _ = receipts;
 }
 
 /// An emergency requisition for a few products, besides the regular one.
@@ -521,7 +524,12 @@ fn fulfil(
         return;
     }
     let shipment = d.id();
-    out.shipments.push(Shipment { id: shipment, orderid: order, shippedbyid: actors.store_manager, shippeddate: shipped });
+    out.shipments.push(Shipment {
+        id: shipment,
+        orderid: order,
+        shippedbyid: actors.store_manager,
+        shippeddate: shipped,
+    });
     let confirmed = received <= end;
     let pod = d.id();
     let person = |d: &mut Draw| format!("{} {}", d.pick(names::FIRST_NAMES), d.pick(names::LAST_NAMES));
@@ -551,7 +559,8 @@ fn fulfil(
             lotid: lot,
             quantityshipped: quantity,
         });
-        let rejected = if confirmed && quantity > 0 && d.chance(0.03) { d.between(1, (quantity / 10).max(1)) } else { 0 };
+        let rejected =
+            if confirmed && quantity > 0 && d.chance(0.03) { d.between(1, (quantity / 10).max(1)) } else { 0 };
         out.pod_lines.push(ProofOfDeliveryLine {
             id: d.id(),
             proofofdeliveryid: pod,

@@ -73,63 +73,64 @@ pub fn generate(seed: u64, r: &Reference) -> Stock {
             lots.push((!product.lots.is_empty()).then(|| *d.pick(&product.lots)));
         }
         let mut events = 0;
-        let mut event = |d: &mut Draw, out: &mut Stock, stock: &mut [i64], kind: &str, date: Date, moves: Vec<Movement>| {
-            if moves.is_empty() || date > AS_OF {
-                return;
-            }
-            events += 1;
-            let id = d.id();
-            let processed = d.office_time_between(date, date.add_days(2).min(AS_OF));
-            out.events.push(StockEvent {
-                id,
-                facilityid: info.id,
-                programid: program,
-                processeddate: processed,
-                userid: user,
-                documentnumber: format!("{kind}-{code}-{events:04}"),
-            });
-            if out.cards.len() == first_card {
-                // The opening count creates the cards.
-                for (i, product) in products.iter().enumerate() {
-                    out.cards.push(StockCard {
-                        id: d.id(),
-                        facilityid: info.id,
-                        programid: program,
-                        orderableid: product.id,
-                        lotid: lots[i],
-                        origineventid: id,
-                    });
+        let mut event =
+            |d: &mut Draw, out: &mut Stock, stock: &mut [i64], kind: &str, date: Date, moves: Vec<Movement>| {
+                if moves.is_empty() || date > AS_OF {
+                    return;
                 }
-            }
-            for m in moves {
-                let direction = m.reason.map(|i| r.reasons[i].direction);
-                stock[m.card] = match direction {
-                    None => m.quantity,
-                    Some(direction) => stock[m.card] + direction.sign() * m.quantity,
-                };
-                let card = out.cards[first_card + m.card].id;
-                out.lines.push(StockLine {
-                    id: d.id(),
-                    stockcardid: card,
-                    origineventid: id,
-                    quantity: m.quantity,
-                    reasonid: m.reason.map(|i| r.reasons[i].id),
-                    sourceid: m.source,
-                    destinationid: m.destination,
-                    occurreddate: date,
+                events += 1;
+                let id = d.id();
+                let processed = d.office_time_between(date, date.add_days(2).min(AS_OF));
+                out.events.push(StockEvent {
+                    id,
+                    facilityid: info.id,
+                    programid: program,
                     processeddate: processed,
                     userid: user,
-                    stock_after: stock[m.card],
+                    documentnumber: format!("{kind}-{code}-{events:04}"),
                 });
-                out.on_hand.push(StockOnHand {
-                    id: d.id(),
-                    stockcardid: card,
-                    stockonhand: stock[m.card],
-                    occurreddate: date,
-                    processeddate: processed,
-                });
-            }
-        };
+                if out.cards.len() == first_card {
+                    // The opening count creates the cards.
+                    for (i, product) in products.iter().enumerate() {
+                        out.cards.push(StockCard {
+                            id: d.id(),
+                            facilityid: info.id,
+                            programid: program,
+                            orderableid: product.id,
+                            lotid: lots[i],
+                            origineventid: id,
+                        });
+                    }
+                }
+                for m in moves {
+                    let direction = m.reason.map(|i| r.reasons[i].direction);
+                    stock[m.card] = match direction {
+                        None => m.quantity,
+                        Some(direction) => stock[m.card] + direction.sign() * m.quantity,
+                    };
+                    let card = out.cards[first_card + m.card].id;
+                    out.lines.push(StockLine {
+                        id: d.id(),
+                        stockcardid: card,
+                        origineventid: id,
+                        quantity: m.quantity,
+                        reasonid: m.reason.map(|i| r.reasons[i].id),
+                        sourceid: m.source,
+                        destinationid: m.destination,
+                        occurreddate: date,
+                        processeddate: processed,
+                        userid: user,
+                        stock_after: stock[m.card],
+                    });
+                    out.on_hand.push(StockOnHand {
+                        id: d.id(),
+                        stockcardid: card,
+                        stockonhand: stock[m.card],
+                        occurreddate: date,
+                        processeddate: processed,
+                    });
+                }
+            };
         // Each kind of event has its own days of the month, so a card moves at most once a day.
         let opening = window.add_days(d.between(0, 2) as i32);
         let counts = (0..products.len())
@@ -209,7 +210,7 @@ pub fn generate(seed: u64, r: &Reference) -> Stock {
                 });
             }
             event(&mut d, &mut out, &mut stock, "ISS", date, moves);
-            if start.month() % 3 == 0 {
+            if start.month().is_multiple_of(3) {
                 let date = start.add_days(d.between(25, 27) as i32);
                 let counts = (0..products.len())
                     .map(|card| {
