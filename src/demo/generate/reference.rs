@@ -66,7 +66,7 @@ pub struct FacilityInfo {
     pub kind: Kind,
     pub district: usize,
     pub active: bool,
-    /// Indexes into `PROGRAMS` of the programs it supports, ascending.
+    /// Indexes into `PROGRAMS` of the programs it actively supports, ascending.
     pub programs: Vec<usize>,
 }
 
@@ -106,6 +106,7 @@ pub struct StockGroup {
     pub cards: usize,
 }
 
+#[derive(Default)]
 pub struct Reference {
     pub levels: Vec<GeographicLevel>,
     pub zones: Vec<GeographicZone>,
@@ -156,46 +157,7 @@ pub struct Reference {
 }
 
 pub fn generate(seed: u64, scale: Scale) -> Reference {
-    let mut r = Reference {
-        levels: Vec::new(),
-        zones: Vec::new(),
-        facility_types: Vec::new(),
-        operators: Vec::new(),
-        facilities: Vec::new(),
-        programs: Vec::new(),
-        dispensables: Vec::new(),
-        categories: Vec::new(),
-        orderables: Vec::new(),
-        identifiers: Vec::new(),
-        program_orderables: Vec::new(),
-        approved_products: Vec::new(),
-        trade_items: Vec::new(),
-        lots: Vec::new(),
-        schedules: Vec::new(),
-        periods: Vec::new(),
-        users: Vec::new(),
-        supervisory_nodes: Vec::new(),
-        groups: Vec::new(),
-        members: Vec::new(),
-        group_schedules: Vec::new(),
-        supported: Vec::new(),
-        reasons: Vec::new(),
-        facility_info: Vec::new(),
-        program_info: Vec::new(),
-        core: Vec::new(),
-        non_full_supply: Vec::new(),
-        monthly_periods: Vec::new(),
-        quarterly_periods: Vec::new(),
-        district_store: Vec::new(),
-        district_facilities: Vec::new(),
-        district_node: Vec::new(),
-        region_node_of_district: Vec::new(),
-        store_manager: Vec::new(),
-        approver: Vec::new(),
-        clerk: BTreeMap::new(),
-        reporting: Vec::new(),
-        stock_groups: Vec::new(),
-    };
+    let mut r = Reference::default();
     let cities = geography(&mut r, &mut Draw::stream(seed, "geography"));
     facilities(&mut r, &cities, scale, &mut Draw::stream(seed, "facilities"));
     programs(&mut r, &mut Draw::stream(seed, "programs"));
@@ -459,16 +421,19 @@ fn programs(r: &mut Reference, d: &mut Draw) {
         if supported.is_empty() {
             supported.push(1);
         }
-        for &program in &supported {
+        for program in supported {
+            let active = info.kind.supplies() || d.chance(0.97);
             r.supported.push(SupportedProgram {
                 facilityid: r.facilities[index].id,
                 programid: r.program_info[program].id,
-                active: info.kind.supplies() || d.chance(0.97),
+                active,
                 startdate: d.date(Date::ymd(2016, 1, 1), Date::ymd(2020, 12, 31)),
                 locallyfulfilled: info.kind.supplies(),
             });
+            if active {
+                info.programs.push(program);
+            }
         }
-        info.programs = supported;
     }
 }
 
@@ -861,6 +826,7 @@ fn supervision(r: &mut Reference, scale: Scale, d: &mut Draw) {
         .filter(|&f| {
             let info = &r.facility_info[f];
             info.active
+                && !info.programs.is_empty()
                 && matches!(
                     info.kind,
                     Kind::HealthCenter | Kind::DistrictHospital | Kind::CentralHospital | Kind::Dispensary
