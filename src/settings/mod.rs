@@ -344,7 +344,10 @@ impl Parser<'_> {
                             var: var.name.to_string(),
                             value: Some(value.to_string()),
                             expected: format!("comma-separated schema.table names in lowercase; {entry:?} is not one"),
-                            hint: Some("example: referencedata.facilities,requisition.requisitions".into()),
+                            hint: Some(format!(
+                                "fix {} in the environment or .env, e.g. referencedata.facilities,requisition.requisitions",
+                                var.name
+                            )),
                         });
                     }
                 }

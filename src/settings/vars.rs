@@ -211,6 +211,13 @@ pub const VARS: &[Var] = &[
     var("OLMIS_DBT", Dbt, None, Path, "dbt executable (default: `dbt` on PATH)"),
     var("DBT_SELECT", Dbt, None, Text, "dbt selector for builds (default: the core package)"),
     var("FRESHNESS_MAX_AGE_MINUTES", Dbt, Some("120"), Number, "Raw data older than this fails the freshness gate"),
+    var(
+        "OLMIS_REFRESH_SCHEDULE",
+        Dbt,
+        Some("@hourly"),
+        Text,
+        "Schedule of Airflow's platform_refresh DAG (cron or preset)",
+    ),
     var("KAFKA_HOST_PORT", HostPorts, Some("9094"), Port, "Host port of Kafka's external listener"),
     var("CONNECT_HOST_PORT", HostPorts, Some("8083"), Port, "Host port of Kafka Connect"),
     var("KAFKA_UI_HOST_PORT", HostPorts, Some("8090"), Port, "Host port of kafka-ui"),
@@ -237,4 +244,57 @@ pub fn markdown_table() -> String {
         out.push_str(&format!("| `{}` | {} | {} |\n", v.name, default, v.doc));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const START: &str = "<!-- variables:start -->\n";
+    const END: &str = "<!-- variables:end -->";
+
+    /// The README's table is generated from `VARS`; `OLMIS_BLESS=1 cargo test` rewrites it.
+    #[test]
+    fn readme_documents_every_variable() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+        let readme = std::fs::read_to_string(path).unwrap();
+        let (Some(start), Some(end)) = (readme.find(START), readme.find(END)) else {
+            panic!("README.md lacks the {START:?} ... {END:?} markers");
+        };
+        let current = &readme[start + START.len()..end];
+        let wanted = markdown_table();
+        if current != wanted && std::env::var_os("OLMIS_BLESS").is_some() {
+            let updated = format!("{}{wanted}{}", &readme[..start + START.len()], &readme[end..]);
+            std::fs::write(path, updated).unwrap();
+            return;
+        }
+        assert_eq!(current, wanted, "README's variable table is stale: run `OLMIS_BLESS=1 cargo test readme`");
+    }
+
+    #[test]
+    fn env_example_lists_exactly_the_known_variables() {
+        let example = include_str!("../../.env.example");
+        let names: Vec<&str> = example
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim()))
+            .collect();
+        for var in VARS {
+            assert!(names.contains(&var.name), ".env.example lacks {}", var.name);
+        }
+        for name in &names {
+            assert!(lookup(name).is_some(), ".env.example has {name}, which settings/vars.rs doesn't know");
+        }
+    }
+
+    #[test]
+    fn secrets_are_empty_in_env_example() {
+        for line in include_str!("../../.env.example").lines() {
+            if let Some((name, value)) = line.split_once('=')
+                && lookup(name.trim()).is_some_and(|v| v.secret)
+            {
+                assert!(value.trim().is_empty(), "{name} must be empty in .env.example");
+            }
+        }
+    }
 }

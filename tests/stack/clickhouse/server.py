@@ -13,7 +13,8 @@ How it works (see shared facts, "ClickHouse ... from the chdb-core wheel"):
 - One long query does `SYSTEM START LISTEN HTTP; SYSTEM START LISTEN TCP;` and then blocks
   on `SELECT count() FROM file('<fifo>', LineAsString)`. The listeners stay open while that
   query runs. Writing a line into the FIFO (and closing it) ends the query, which closes
-  the listeners: that is the clean shutdown, done on SIGTERM/SIGINT.
+  the listeners: that is the clean shutdown, done on SIGTERM/SIGINT, after Kafka engine tables
+  are detached (non-permanently) so that their consumers leave their groups.
 """
 import ctypes
 import importlib
@@ -24,6 +25,8 @@ import sys
 import threading
 import time
 import types
+import urllib.request
+import xml.etree.ElementTree as ET
 
 RTLD_DEEPBIND = 0x00008
 
@@ -49,6 +52,39 @@ def load_chdb():
     finally:
         os.chdir(cwd)
     return mod
+
+
+def http_port():
+    root = ET.parse("config.xml").getroot()
+    return int(root.findtext("http_port", "8123"))
+
+
+def detach_kafka_tables(port):
+    """Close the Kafka engine's consumers cleanly before the listeners go.
+
+    Exiting the process leaves them in their consumer groups until the session times out, so a
+    restarted server would get no partitions for that long. A plain DETACH (not PERMANENTLY)
+    stops a Kafka table's consumers (they leave the group) and the table is attached again at the
+    next start. Done over our own HTTP port as `default` (passwordless, loopback only)."""
+    def q(sql, timeout):
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/?user=default",
+                                     data=sql.encode(), method="POST")
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.read().decode()
+    try:
+        rows = q("SELECT database, name FROM system.tables WHERE engine = 'Kafka' "
+                 "AND NOT is_temporary FORMAT TSV", 5)
+    except Exception as e:  # noqa: BLE001
+        print(f"server.py: could not list Kafka tables: {e}", flush=True)
+        return
+    for line in rows.splitlines():
+        db, name = line.split("\t", 1)
+        ident = "`" + db.replace("`", "\\`") + "`.`" + name.replace("`", "\\`") + "`"
+        try:
+            q(f"DETACH TABLE {ident}", 20)
+            print(f"server.py: detached Kafka table {db}.{name} (re-attached at next start)", flush=True)
+        except Exception as e:  # noqa: BLE001
+            print(f"server.py: DETACH {db}.{name} failed: {e}", flush=True)
 
 
 def main():
@@ -81,19 +117,9 @@ def main():
     stopping = threading.Event()
 
     def request_stop(signum, _frame):
-        if stopping.is_set():
-            return
+        if not stopping.is_set():
+            print(f"server.py: signal {signum}, shutting down", flush=True)
         stopping.set()
-        print(f"server.py: signal {signum}, closing listeners", flush=True)
-        # Writer side of the FIFO: the reader (the query) sees a line then EOF.
-        try:
-            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-            os.write(fd, b"stop\n")
-            os.close(fd)
-        except OSError as e:
-            # No reader yet (query not started) or already gone: just exit.
-            print(f"server.py: FIFO write failed ({e}); exiting", flush=True)
-            os._exit(0)
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
@@ -101,8 +127,19 @@ def main():
     t = threading.Thread(target=serve, name="clickhouse", daemon=True)
     t.start()
     print(f"server.py: ClickHouse starting in {run_dir} (pid {os.getpid()})", flush=True)
-    while t.is_alive():
+    while t.is_alive() and not stopping.is_set():
         t.join(timeout=0.5)
+    if stopping.is_set() and t.is_alive():
+        detach_kafka_tables(http_port())
+        # Writer side of the FIFO: the reader (the query) sees a line then EOF.
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            os.write(fd, b"stop\n")
+            os.close(fd)
+        except OSError as e:  # no reader: the query has not opened the FIFO (yet)
+            print(f"server.py: FIFO write failed ({e}); exiting", flush=True)
+            os._exit(0)
+        t.join(timeout=30)
     if "error" in result:
         print(f"server.py: ClickHouse query failed: {result['error']}", file=sys.stderr, flush=True)
         os._exit(1)

@@ -5,9 +5,12 @@
 # so it cannot clash with a system docker; tests/stack/docker/daemon.json holds its static options:
 # no iptables rules, no IP forwarding/masquerade (containers reach only this host and each other),
 # so published ports go through the userland proxy only, and tests/stack/docker/docker-proxy-loopback
-# makes that listen on 127.0.0.1/::1 even for "8080:80" on compose's networks. No registry: every image is built locally
-# (tests/stack/docker/build-test-image.sh). Sourced by tests/stack/stack.sh after lib.sh.
-# Stop: the default (TERM to dockerd, which stops its containers, up to 10 s, and its containerd).
+# makes that listen on 127.0.0.1/::1 even for "8080:80" on compose's networks. No registry: every
+# image is built locally (tests/stack/docker/build-test-image.sh; proof: docker/smoke-test.sh).
+# Clients: Debian's docker 20.10 and a newer docker CLI both negotiate API 1.41.
+# Sourced by tests/stack/stack.sh after lib.sh.
+# Stop: TERM to dockerd (it stops its containers, up to 10 s, and its containerd), then unmount what
+# is left mounted under the run folder (after a kill -9 dockerd leaves its data-root bind mount).
 
 # Debian 12 packages (exact versions of the pinned snapshot; plain names if the exact one is gone).
 DOCKER_STACK_APT=(
@@ -64,6 +67,22 @@ _docker_bridge() {
     || stack_die "docker: cannot create bridge $DOCKER_STACK_BRIDGE"
 }
 
+# _docker_clear_stale PIDFILE NAME: after a crash (kill -9) the pid file names a dead process or a
+# zombie not yet reaped, which dockerd would take for a running daemon/containerd: remove it. Dies
+# if it names a live NAME process, which this stack did not record (someone else's on this run dir).
+_docker_clear_stale() {
+  local f=$1 name=$2 pid state
+  [ -f "$f" ] || return 0
+  pid=$(head -n1 "$f" 2>/dev/null)
+  if [[ $pid =~ ^[0-9]+$ ]] && [ -r "/proc/$pid/stat" ]; then
+    state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $1}')
+    if [ "$state" != Z ] && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q "$name"; then
+      stack_die "docker: $name (pid $pid, from $f) is running but not recorded by the stack"
+    fi
+  fi
+  rm -f "$f"
+}
+
 docker_start() {
   local dir
   dir=$(_docker_dir)
@@ -71,6 +90,8 @@ docker_start() {
   command -v dockerd >/dev/null || stack_die "docker is not installed (run docker_install)"
   mkdir -p "$dir/data" "$dir/exec"
   _docker_bridge
+  _docker_clear_stale "$dir/dockerd.pid" dockerd
+  _docker_clear_stale "$dir/exec/containerd/containerd.pid" containerd
   rm -f "$dir/docker.sock"
   # PATH: dockerd finds containerd, containerd-shim-runc-v2, runc and docker-proxy there
   stack_start_bg docker dockerd "$dir/dockerd.log" env PATH=/usr/sbin:/usr/bin:/sbin:/bin \
@@ -90,4 +111,15 @@ docker_ready() {
 
 docker_env() {
   echo "DOCKER_HOST=unix://$(_docker_sock)"
+}
+
+docker_stop() {
+  local dir m
+  dir=$(_docker_dir)
+  stack_stop_svc docker
+  # mounts under our run folder only, deepest first
+  while IFS= read -r m; do
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done < <(awk -v d="$dir/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r)
+  return 0
 }

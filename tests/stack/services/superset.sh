@@ -41,6 +41,7 @@ _superset_proc_env() {
   echo "SUPERSET_DATABASE_URI=sqlite:///$dir/superset.db"
   echo "SUPERSET_HOME=$dir/home"
   echo "PATH=$venv/bin:$PATH"
+  echo "SUPERSET_ENV=production"   # as in the apache/superset image
   echo "PYTHONUNBUFFERED=1"
 }
 
