@@ -25,13 +25,13 @@ pub struct DemoArgs {
 #[derive(Debug, Subcommand)]
 pub enum DemoAction {
     /// Create the OpenLMIS-shaped schemas in the source database and fill them with demo data
-    #[command(long_about = "Create the OpenLMIS-shaped schemas (referencedata, requisition, stockmanagement, \
-        fulfillment) in the source database (SOURCE_PG_*) and fill them with synthetic demo data shaped like \
-        the OpenLMIS demo: Malawi's geography, 2,700 facilities, 10,000 products, requisitions, orders and \
-        stock cards. The same --seed and --scale always give identical data. Running it again does nothing; \
-        a different seed or scale needs --reset. Schemas not created by this command are never touched.")]
+    #[command(after_help = "Creates the schemas referencedata, requisition, stockmanagement and fulfillment in the \
+        source database (SOURCE_PG_*) with data shaped like the OpenLMIS demo: Malawi's geography, 2,700 \
+        facilities, 10,000 products, requisitions, orders and stock cards. The same --seed and --scale always \
+        give identical data. Running it again does nothing; a different seed or scale needs --reset. Schemas \
+        this command did not create are never touched.")]
     Seed {
-        /// Multiply the demo's volume by this factor (facilities, products, requisitions, stock cards), 1-100
+        /// Multiply the demo's volume (facilities, products, requisitions, stock cards), 1-100
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=Scale::MAX as i64))]
         scale: u32,
         /// Random seed: the same seed gives the same data
