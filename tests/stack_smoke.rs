@@ -48,29 +48,42 @@ struct CdcCleanup {
     topic: String,
 }
 
+/// psql as the superuser that reports failure instead of panicking: cleanup runs in `Drop`, where a
+/// second panic during a failing test would abort the whole test binary.
+/// The password goes in the environment, not in psql's arguments.
+fn try_psql(database: &str, sql: &str) -> Option<String> {
+    let mut url = url::Url::parse(stack().get("OLMIS_STACK_PG_ADMIN_URL")).ok()?;
+    let password = url.password().unwrap_or_default().to_string();
+    url.set_password(None).ok()?;
+    url.set_path(database);
+    let output = StdCommand::new("psql")
+        .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", url.as_str(), "-c", sql])
+        .env("PGPASSWORD", password)
+        .output()
+        .ok()?;
+    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
 impl Drop for CdcCleanup {
     fn drop(&mut self) {
         let s = stack();
         let _ = http("DELETE", &format!("{}/connectors/{}", s.get("CONNECT_URL"), self.connector), None);
         // The slot stays active until the task has stopped; then it must be dropped by hand.
+        let active = format!("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{}' AND active", self.slot);
         for _ in 0..100 {
-            let active = s.psql(
-                "postgres",
-                &format!("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{}' AND active", self.slot),
-            );
-            if active == "0" {
+            if try_psql("postgres", &active).as_deref() != Some("1") {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(200));
         }
-        s.psql(
+        try_psql(
             "postgres",
             &format!(
                 "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '{}'",
                 self.slot
             ),
         );
-        s.psql("postgres", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database));
+        try_psql("postgres", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database));
         let _ = StdCommand::new(s.bin("kafka-topics"))
             .args(["--bootstrap-server", s.get("KAFKA_BOOTSTRAP_SERVERS"), "--delete", "--topic", &self.topic])
             .output();
