@@ -174,7 +174,7 @@ mod tests {
         assert_eq!(pinned, (1, PINNED_DIGEST.to_string()));
     }
 
-    const PINNED_DIGEST: &str = "2625cd7a6c5f22cacd627bc62a0be1df1fad0c627ac078c58bcbc3845f8196c6";
+    const PINNED_DIGEST: &str = "200f4dc14d0195090fa4c468af2cc483bc29a5dae10c50c8011dc1bab17a52c3";
 
     #[test]
     fn shape_follows_the_openlmis_demo() {

@@ -147,8 +147,11 @@ pub async fn copy_table(tx: &Transaction<'_>, table: &dyn Table, mut progress: i
 pub async fn write_marker(tx: &Transaction<'_>, seed: u64, scale: u32, rows: usize) -> Result<()> {
     // The seed is stored as bigint: u64 values above i64::MAX wrap and read back unchanged.
     tx.execute(
+        // Upsert: a marker can outlive its schemas when someone dropped them by hand.
         "INSERT INTO public.olmis_demo_seed (id, seed, scale, generator_version, olmisctl_version, row_count) \
-         VALUES (1, $1, $2, $3, $4, $5)",
+         VALUES (1, $1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET seed = EXCLUDED.seed, \
+         scale = EXCLUDED.scale, generator_version = EXCLUDED.generator_version, \
+         olmisctl_version = EXCLUDED.olmisctl_version, row_count = EXCLUDED.row_count, seeded_at = now()",
         &[&(seed as i64), &(scale as i32), &super::GENERATOR_VERSION, &env!("CARGO_PKG_VERSION"), &(rows as i64)],
     )
     .await
