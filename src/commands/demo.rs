@@ -161,7 +161,7 @@ async fn seed_database(ctx: &Ctx, seed: u64, scale: Scale, reset: bool) -> Resul
     progress.finish(format!("{} rows", thousands(data.row_count())));
 
     let started = Instant::now();
-    load::create_schema(&tx).await?;
+    load::create_tables(&tx).await?;
     for table in data.tables() {
         let progress = ctx.out.progress(table.name());
         let total = table.len();
@@ -173,6 +173,9 @@ async fn seed_database(ctx: &Ctx, seed: u64, scale: Scale, reset: bool) -> Resul
         progress.finish(format!("{} rows ({} rows/s)", thousands(total), thousands(rate(total, seconds))));
         report.tables.push(TableLoad { table: table.name(), rows: total, seconds });
     }
+    let progress = ctx.out.progress("adding foreign keys and indexes");
+    load::add_constraints(&tx).await?;
+    progress.finish("done");
     report.rows = data.row_count();
     load::write_marker(&tx, seed, scale.factor(), report.rows).await?;
     let progress = ctx.out.progress("committing");

@@ -5,10 +5,10 @@
 //! so `demo seed` can tell an old data set from a new one.
 //!
 //! Shape at scale 1, after the OpenLMIS demo data: Malawi's 205 geographic zones in 4 levels, 2,700
-//! facilities, 8 programs, 10,000 orderable versions, 425 processing periods, about 2,800
-//! requisitions (28,000 line items) from 100 facilities over the last 12 months (4 quarters for
+//! facilities, 8 programs, 10,000 orderable versions, 425 processing periods, about 2,700
+//! requisitions (27,000 line items) from 100 facilities over the last 12 months (4 quarters for
 //! quarterly programs) with their orders, shipments and proofs of delivery, and 116 stock cards with
-//! about 4,800 line items over 18 months. `scale` multiplies facilities, products, reporting
+//! about 4,700 line items over 18 months. `scale` multiplies facilities, products, reporting
 //! facilities and stock cards; geography, programs, schedules and reasons stay as they are.
 
 mod reference;

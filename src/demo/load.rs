@@ -9,7 +9,7 @@ use futures_util::SinkExt;
 use tokio_postgres::Transaction;
 
 use super::copy::Table;
-use super::{PLATFORM_SQL, SCHEMA_SQL, SCHEMAS};
+use super::{PLATFORM_SQL, SCHEMAS, schema_phases};
 use crate::clients::postgres::{describe, query_error};
 use crate::error::{Error, Result};
 
@@ -99,12 +99,18 @@ pub async fn drop_demo(tx: &Transaction<'_>) -> Result<()> {
     tx.batch_execute(&sql).await.map_err(|e| ddl_error("dropping the demo schemas", &e))
 }
 
-/// Creates the OpenLMIS schemas and tables, and the platform tables when missing.
-pub async fn create_schema(tx: &Transaction<'_>) -> Result<()> {
+/// Creates the OpenLMIS schemas and tables (without their foreign keys and indexes yet), and the
+/// platform tables when missing.
+pub async fn create_tables(tx: &Transaction<'_>) -> Result<()> {
     tx.batch_execute(PLATFORM_SQL)
         .await
         .map_err(|e| ddl_error("creating the signal, heartbeat and marker tables", &e))?;
-    tx.batch_execute(SCHEMA_SQL).await.map_err(|e| ddl_error("creating the demo schemas", &e))
+    tx.batch_execute(schema_phases().0).await.map_err(|e| ddl_error("creating the demo schemas", &e))
+}
+
+/// Adds the foreign keys and indexes, checking the loaded rows once per table.
+pub async fn add_constraints(tx: &Transaction<'_>) -> Result<()> {
+    tx.batch_execute(schema_phases().1).await.map_err(|e| ddl_error("adding foreign keys and indexes", &e))
 }
 
 fn ddl_error(doing: &str, err: &tokio_postgres::Error) -> Error {

@@ -12,8 +12,14 @@ mod names;
 pub mod random;
 pub mod rows;
 
-/// The OpenLMIS tables, as a reviewable SQL file.
+/// The OpenLMIS tables, as a reviewable SQL file: tables first, then (after the `@after-load`
+/// marker) the foreign keys and indexes, which are added once the rows are in.
 pub const SCHEMA_SQL: &str = include_str!("schema.sql");
+
+/// `SCHEMA_SQL` split at its `@after-load` marker: (before the rows, after the rows).
+pub fn schema_phases() -> (&'static str, &'static str) {
+    SCHEMA_SQL.split_once("-- @after-load").unwrap_or((SCHEMA_SQL, ""))
+}
 
 /// The platform's own tables in the source database (signal, heartbeat, the seed marker).
 pub const PLATFORM_SQL: &str = include_str!("platform.sql");
@@ -24,3 +30,13 @@ pub const SCHEMAS: [&str; 4] = ["referencedata", "requisition", "stockmanagement
 /// Bumped whenever a change to the generator changes any generated row, so a database seeded by an
 /// older build is recognised as different data (see `generate` for the determinism guarantee).
 pub const GENERATOR_VERSION: i32 = 1;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_schema_has_both_phases() {
+        let (tables, constraints) = super::schema_phases();
+        assert!(tables.contains("CREATE TABLE") && !tables.contains("FOREIGN KEY"));
+        assert!(constraints.contains("ADD FOREIGN KEY") && !constraints.contains("CREATE TABLE"));
+    }
+}
