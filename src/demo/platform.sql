@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS public.debezium_signal (
 
 CREATE TABLE IF NOT EXISTS public.debezium_heartbeat (
     id integer PRIMARY KEY,
-    ts timestamptz NOT NULL
+    ts timestamptz NOT NULL DEFAULT now()
 );
 
 GRANT SELECT ON public.debezium_signal, public.debezium_heartbeat TO PUBLIC;
