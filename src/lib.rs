@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clients;
 pub mod commands;
 pub mod context;
+pub mod demo;
 pub mod envfile;
 pub mod error;
 pub mod output;
