@@ -9,7 +9,7 @@ use crate::commands::*;
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 ok, 1 checks or steps failed, 2 usage or configuration error, 3 a service failed or is
-unreachable, 4 timed out, 99 nothing new since --since (verify freshness), 130 interrupted.
+unreachable, 4 timed out, 99 nothing new (verify freshness --nothing-new-exit-code 99), 130 interrupted.
 Configuration: flags (--set) > environment > .env > defaults; `olmisctl config` shows the result.";
 
 #[derive(Debug, Parser)]
@@ -33,8 +33,8 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Args)]
 pub struct Global {
-    /// Project directory (holds .env, compose/, the packages)
-    #[arg(long, global = true, value_name = "DIR")]
+    /// Project directory (holds .env, compose/, the packages) [default: the current directory]
+    #[arg(long, global = true, value_name = "DIR", env = "OLMIS_PROJECT_DIR")]
     pub project_dir: Option<PathBuf>,
 
     /// Env file to read [default: .env in the project directory]

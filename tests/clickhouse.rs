@@ -483,11 +483,17 @@ fn freshness_gate_names_stale_topics_and_tells_when_nothing_is_new() {
     assert_eq!(report["new_data"], Value::Null);
     let newest = report["newest_ingested_at"].as_str().expect("a timestamp").to_string();
 
-    // Airflow's pattern: --since the previous successful build.
+    // Airflow's pattern (airflow/dags/platform_refresh.py): --since the previous successful run.
     let output = lane.run(&["verify", "freshness", "--json", "--since", &newest]);
-    assert_eq!(code(&output), 99, "nothing landed after the newest event: {}", stdout(&output));
+    assert_eq!(code(&output), 0, "without --nothing-new-exit-code the answer is only reported");
     assert_eq!(json_stdout(&output)["new_data"], false);
-    let output = lane.run(&["verify", "freshness", "--since", "2020-01-01T00:00:00+02:00"]);
+    let output = lane.run(&["verify", "freshness", "--json", "--since", &newest, "--nothing-new-exit-code", "99"]);
+    assert_eq!(code(&output), 99, "nothing landed after the newest event: {}", stdout(&output));
+    assert_eq!(json_stdout(&output)["exit_code"], 99);
+    let output = lane.run(&["verify", "freshness", "--since", &newest, "--nothing-new-exit-code", "5"]);
+    assert_eq!(code(&output), 2, "only 99 is reserved for 'nothing new'");
+    let output =
+        lane.run(&["verify", "freshness", "--since", "2020-01-01T00:00:00+02:00", "--nothing-new-exit-code", "99"]);
     assert_eq!(code(&output), 0, "{}", stdout(&output));
     assert!(stdout(&output).contains("1 event landed since 2019-12-31T22:00:00.000Z"), "{}", stdout(&output));
     let output = lane.run(&["verify", "freshness", "--since", ""]);
@@ -501,8 +507,7 @@ fn freshness_gate_names_stale_topics_and_tells_when_nothing_is_new() {
     let output = lane
         .olmisctl()
         .env("RAW_KAFKA_TOPICS", format!("{},{missing}", lane.topic()))
-        .env("FRESHNESS_MAX_AGE_MINUTES", "0")
-        .args(["verify", "freshness"])
+        .args(["verify", "freshness", "--max-age-minutes", "0"])
         .output()
         .unwrap();
     assert_eq!(code(&output), 1, "{}", stdout(&output));

@@ -4,9 +4,10 @@
 //! but the consumer is healthy and has landed everything Kafka holds: the source table simply
 //! has not changed), or `stale` (behind, broken or not set up). Any stale topic fails the gate.
 //!
-//! With `--since <timestamp>` the gate also says whether anything landed after that time, so a
-//! scheduler can skip a build that would change nothing: exit code 99 (Airflow's BashOperator
-//! marks a task skipped on 99 by default) and `"new_data": false` in the JSON.
+//! With `--since <timestamp>` the gate also says whether anything landed after that time
+//! (`"new_data"` in the JSON), and with `--nothing-new-exit-code 99` exits 99 when nothing did, so
+//! a scheduler can skip a build that would change nothing (Airflow's BashOperator marks a task
+//! skipped on 99 by default).
 
 use serde::Serialize;
 
@@ -19,15 +20,24 @@ use crate::context::Ctx;
 use crate::error::{Exit, Result};
 use crate::output::{Report, Styles};
 
-pub async fn run(ctx: &Ctx, since: Option<&str>) -> Result<FreshnessReport> {
+/// What the gate is asked.
+#[derive(Debug, Clone)]
+pub struct Gate<'a> {
+    pub since: Option<&'a str>,
+    pub max_age_minutes: u32,
+    /// Exit 99 (instead of 0) when `since` is given and nothing landed after it.
+    pub exit_when_nothing_new: bool,
+}
+
+pub async fn run(ctx: &Ctx, gate: &Gate<'_>) -> Result<FreshnessReport> {
     let set = topics::resolve(&ctx.settings)?;
     let ch = ClickHouse::new(&ctx.settings)?;
-    let progress = ctx.out.progress(format!("Checking freshness of {} topics", set.topics.len()));
+    let progress = ctx.out.progress(format!("Checking freshness of {}", count(set.topics.len() as u64, "topic")));
     // An empty --since (a template that rendered nothing) means "no previous build".
-    let since = since.map(str::trim).filter(|s| !s.is_empty());
+    let since = gate.since.map(str::trim).filter(|s| !s.is_empty());
     let snapshot = observe::observe(&ch, &set.topics, since).await?;
     progress.finish("done");
-    Ok(assess(&snapshot, ctx.settings.dbt.freshness_max_age_minutes, since.is_some()))
+    Ok(assess(&snapshot, gate.max_age_minutes, gate.exit_when_nothing_new))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -68,18 +78,15 @@ pub struct FreshnessReport {
     pub exit_code: u8,
 }
 
-pub fn assess(snapshot: &Snapshot, max_age_minutes: u32, with_since: bool) -> FreshnessReport {
+pub fn assess(snapshot: &Snapshot, max_age_minutes: u32, exit_when_nothing_new: bool) -> FreshnessReport {
     let max_age_ms = i64::from(max_age_minutes) * 60_000;
     let topics: Vec<TopicFreshness> =
         snapshot.topics.iter().map(|o| topic_freshness(o, snapshot.now_ms, max_age_ms)).collect();
     let stale: Vec<String> = topics.iter().filter(|t| t.state == State::Stale).map(|t| t.topic.clone()).collect();
-    let new_data = snapshot
-        .since_ms
-        .filter(|_| with_since)
-        .map(|_| snapshot.topics.iter().any(|o| o.events_since.unwrap_or(0) > 0));
+    let new_data = snapshot.since_ms.map(|_| snapshot.topics.iter().any(|o| o.events_since.unwrap_or(0) > 0));
     let exit = match (stale.is_empty(), new_data) {
         (false, _) => Exit::Failed,
-        (true, Some(false)) => Exit::Unchanged,
+        (true, Some(false)) if exit_when_nothing_new => Exit::Unchanged,
         (true, _) => Exit::Ok,
     };
     FreshnessReport {
@@ -161,8 +168,10 @@ impl Report for FreshnessReport {
             let landed: u64 = self.topics.iter().filter_map(|t| t.events_since).sum();
             if new {
                 out.push_str(&format!("{} landed since {since}\n", count(landed, "event")));
-            } else {
+            } else if self.exit_code == Exit::Unchanged as u8 {
                 out.push_str(&format!("Nothing landed since {since}: the build can be skipped (exit 99)\n"));
+            } else {
+                out.push_str(&format!("Nothing landed since {since}\n"));
             }
         }
         out
@@ -247,9 +256,12 @@ mod tests {
         let report = assess(&snapshot(vec![changed.clone()], Some(NOW - HOUR)), 120, true);
         assert_eq!((report.new_data, report.exit()), (Some(true), Exit::Ok));
         changed.events_since = Some(0);
-        let report = assess(&snapshot(vec![changed], Some(NOW - HOUR)), 120, true);
+        let report = assess(&snapshot(vec![changed.clone()], Some(NOW - HOUR)), 120, true);
         assert_eq!((report.new_data, report.exit(), report.exit_code), (Some(false), Exit::Unchanged, 99));
         assert!(report.human(&Styles::plain()).contains("the build can be skipped (exit 99)"));
+        // Without --nothing-new-exit-code the answer is only reported.
+        let report = assess(&snapshot(vec![changed], Some(NOW - HOUR)), 120, false);
+        assert_eq!((report.new_data, report.exit()), (Some(false), Exit::Ok));
     }
 
     #[test]

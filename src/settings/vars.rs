@@ -139,6 +139,21 @@ pub const VARS: &[Var] = &[
     var("CONNECTOR_NAME", Cdc, Some("openlmis-source"), Name, "Name of the Debezium connector in Kafka Connect"),
     var("KAFKA_BOOTSTRAP_SERVERS", Cdc, Some("localhost:9094"), List, "Kafka brokers, as olmisctl reaches them"),
     var("CONNECT_URL", Cdc, Some("http://localhost:8083"), Url, "Kafka Connect REST URL"),
+    var(
+        "DEBEZIUM_HEARTBEAT_INTERVAL_MS",
+        Cdc,
+        Some("10000"),
+        Number,
+        "Debezium heartbeat interval; heartbeats advance the replication slot on an idle source",
+    ),
+    var("KAFKA_TOPIC_PARTITIONS", Cdc, Some("1"), Number, "Partitions of the topics the connector creates"),
+    var(
+        "KAFKA_TOPIC_REPLICATION_FACTOR",
+        Cdc,
+        Some("1"),
+        Number,
+        "Replication factor of the topics the connector creates (at most the number of brokers)",
+    ),
     var("CLICKHOUSE_URL", ClickHouse, Some("http://localhost:8123"), Url, "ClickHouse HTTP interface"),
     var("CLICKHOUSE_USER", ClickHouse, Some("olmis"), Text, "ClickHouse user"),
     secret("CLICKHOUSE_PASSWORD", ClickHouse, Generate::Alphanumeric(32), "Password of CLICKHOUSE_USER"),
@@ -166,6 +181,13 @@ pub const VARS: &[Var] = &[
     var("RAW_TTL_DAYS", ClickHouse, Some("0"), Number, "Days to keep raw events; 0 keeps them forever"),
     var("SUPERSET_URL", Superset, Some("http://localhost:8088"), Url, "Superset URL"),
     var("SUPERSET_ADMIN_USER", Superset, Some("admin"), Text, "Superset admin user"),
+    var(
+        "SUPERSET_CLICKHOUSE_URL",
+        Superset,
+        None,
+        Url,
+        "ClickHouse HTTP interface as Superset reaches it; the imported database's host and port (default: CLICKHOUSE_URL)",
+    ),
     secret("SUPERSET_ADMIN_PASSWORD", Superset, Generate::Alphanumeric(24), "Superset admin password"),
     secret("SUPERSET_SECRET_KEY", Superset, Generate::Alphanumeric(64), "Superset's Flask SECRET_KEY"),
     secret(
@@ -223,6 +245,13 @@ pub const VARS: &[Var] = &[
         Number,
         "Raw data older than this fails the freshness gate, unless its consumer has landed everything in Kafka",
     ),
+    var(
+        "OLMIS_REFRESH_SCHEDULE",
+        Dbt,
+        Some("@hourly"),
+        Text,
+        "Schedule of Airflow's platform_refresh DAG (cron or preset)",
+    ),
     var("KAFKA_HOST_PORT", HostPorts, Some("9094"), Port, "Host port of Kafka's external listener"),
     var("CONNECT_HOST_PORT", HostPorts, Some("8083"), Port, "Host port of Kafka Connect"),
     var("KAFKA_UI_HOST_PORT", HostPorts, Some("8090"), Port, "Host port of kafka-ui"),
@@ -249,4 +278,57 @@ pub fn markdown_table() -> String {
         out.push_str(&format!("| `{}` | {} | {} |\n", v.name, default, v.doc));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const START: &str = "<!-- variables:start -->\n";
+    const END: &str = "<!-- variables:end -->";
+
+    /// The README's table is generated from `VARS`; `OLMIS_BLESS=1 cargo test` rewrites it.
+    #[test]
+    fn readme_documents_every_variable() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+        let readme = std::fs::read_to_string(path).unwrap();
+        let (Some(start), Some(end)) = (readme.find(START), readme.find(END)) else {
+            panic!("README.md lacks the {START:?} ... {END:?} markers");
+        };
+        let current = &readme[start + START.len()..end];
+        let wanted = markdown_table();
+        if current != wanted && std::env::var_os("OLMIS_BLESS").is_some() {
+            let updated = format!("{}{wanted}{}", &readme[..start + START.len()], &readme[end..]);
+            std::fs::write(path, updated).unwrap();
+            return;
+        }
+        assert_eq!(current, wanted, "README's variable table is stale: run `OLMIS_BLESS=1 cargo test readme`");
+    }
+
+    #[test]
+    fn env_example_lists_exactly_the_known_variables() {
+        let example = include_str!("../../.env.example");
+        let names: Vec<&str> = example
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim()))
+            .collect();
+        for var in VARS {
+            assert!(names.contains(&var.name), ".env.example lacks {}", var.name);
+        }
+        for name in &names {
+            assert!(lookup(name).is_some(), ".env.example has {name}, which settings/vars.rs doesn't know");
+        }
+    }
+
+    #[test]
+    fn secrets_are_empty_in_env_example() {
+        for line in include_str!("../../.env.example").lines() {
+            if let Some((name, value)) = line.split_once('=')
+                && lookup(name.trim()).is_some_and(|v| v.secret)
+            {
+                assert!(value.trim().is_empty(), "{name} must be empty in .env.example");
+            }
+        }
+    }
 }

@@ -99,7 +99,7 @@ _stack_starttime() { # field 22 of /proc/PID/stat (comm may contain spaces: cut 
   # after "comm) " the fields start at field 3 (state): field 22 is the 20th here
   awk '{print $20}' <<<"$s"
 }
-_stack_cmdline() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | sed 's/ $//'; }
+_stack_cmdline() { tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | sed 's/ $//'; }
 
 stack_record_pid() {
   local svc=$1 proc=$2 pid=$3 st cmd f
@@ -153,6 +153,7 @@ stack_start_bg() {
   local pf="$OLMIS_STACK_PIDS/.$svc.$proc.launch"
   rm -f "$pf"
   # setsid -f: always a new session/process group, detached from our terminal and shell.
+  # shellcheck disable=SC2016 # $$ and "$@" are for the inner bash
   # The bash -c writes its own PID, then execs CMD, so the PID recorded is CMD's.
   setsid -f bash -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' "$pf" "$@" \
     </dev/null >>"$log" 2>&1

@@ -26,7 +26,7 @@ done
 unset _svc
 
 usage() {
-  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   echo "services available: ${STACK_SERVICES[*]}" >&2
   exit 2
 }

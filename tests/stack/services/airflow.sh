@@ -39,7 +39,7 @@ airflow_admin_password() { stack_secret airflow_admin_password; }
 _airflow_write_config() {
   local dir venv jwt api_key fernet port
   dir=$(_airflow_dir); venv=$(_airflow_venv); port=$(_airflow_port)
-  mkdir -p "$dir/logs" "${OLMIS_REPO:?}/airflow/dags"
+  mkdir -p "$dir/logs" "$dir/dbt" "${OLMIS_REPO:?}/airflow/dags"
   # JWT secret shared by api-server, scheduler and dag-processor: 64+ bytes (128 hex characters)
   jwt=$(printf '%s' "$(stack_secret airflow_jwt_secret)" | sha512sum | cut -c1-128)
   api_key=$(stack_secret airflow_api_secret_key)
@@ -52,6 +52,7 @@ print(base64.urlsafe_b64encode(hashlib.sha256(sys.argv[1].encode()).digest()).de
     cat > "$dir/airflow.env" <<ENV
 OLMIS_AIRFLOW_VENV=$venv
 OLMIS_STACK_ENV_FILE=$(_airflow_run_dir)/stack.env
+OLMIS_PROJECT_DIR=$OLMIS_REPO
 AIRFLOW_HOME=$dir
 AIRFLOW__CORE__DAGS_FOLDER=$OLMIS_REPO/airflow/dags
 AIRFLOW__CORE__LOAD_EXAMPLES=False
@@ -71,6 +72,8 @@ AIRFLOW__API__SECRET_KEY=$api_key
 AIRFLOW__API_AUTH__JWT_SECRET=$jwt
 AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=10
 AIRFLOW__LOGGING__BASE_LOG_FOLDER=$dir/logs
+DBT_TARGET_PATH=$dir/dbt/target
+DBT_LOG_PATH=$dir/dbt/logs
 ENV
   )
 }
@@ -129,12 +132,26 @@ airflow_start() {
   stack_start_bg airflow dag-processor "$dir/dag-processor.log" "${base[@]}" dag-processor
 }
 
+# epoch seconds at which the recorded process PROC started (0 when unknown)
+_airflow_started_at() {
+  local pid et
+  pid=$(stack_pid airflow "$1" 2>/dev/null) || { echo 0; return; }
+  et=$(ps -o etimes= -p "$pid" 2>/dev/null | tr -d ' ')
+  [[ $et =~ ^[0-9]+$ ]] && echo $(($(date +%s) - et)) || echo 0
+}
+
 airflow_ready() {
   local url body
   url=$(_airflow_url)
-  curl -fsS -m 5 "$url/api/v2/monitor/health" 2>/dev/null | jq -e '
+  # healthy, and the heartbeats come from the current processes (right after a restart the health
+  # endpoint still shows the previous ones' recent heartbeats as healthy)
+  curl -fsS -m 5 "$url/api/v2/monitor/health" 2>/dev/null | jq -e \
+      --argjson s "$(_airflow_started_at scheduler)" --argjson d "$(_airflow_started_at dag-processor)" '
+      def t: if . == null then 0 else (.[0:19] + "Z" | fromdateiso8601) end;
       .metadatabase.status == "healthy" and .scheduler.status == "healthy"
-      and .dag_processor.status == "healthy"' >/dev/null || return 1
+      and .dag_processor.status == "healthy"
+      and (.scheduler.latest_scheduler_heartbeat | t) >= $s - 1
+      and (.dag_processor.latest_dag_processor_heartbeat | t) >= $d - 1' >/dev/null || return 1
   body=$(jq -nc --arg p "$(airflow_admin_password)" '{username: "admin", password: $p}')
   curl -fsS -m 10 -H 'Content-Type: application/json' -d "$body" "$url/auth/token" 2>/dev/null \
     | jq -e '.access_token | length > 0' >/dev/null

@@ -4,6 +4,7 @@
 # logs in $OLMIS_STACK_RUN/clickhouse/.
 
 CHDB_CORE_VERSION=26.9.0
+# shellcheck disable=SC2034 # read by stack.sh up (${svc}_ready_timeout)
 clickhouse_ready_timeout=60
 # memory cap of the server (bytes); ClickHouse otherwise takes 0.9 x RAM
 : "${OLMIS_STACK_CH_MAX_MEMORY:=3221225472}"

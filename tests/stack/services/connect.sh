@@ -5,6 +5,7 @@
 
 CONNECT_KAFKA_VERSION=${KAFKA_VERSION:-4.2.1}
 DEBEZIUM_VERSION=3.4.2.Final
+# shellcheck disable=SC2034 # read by stack.sh up (${svc}_ready_timeout)
 connect_ready_timeout=120
 
 _connect_libs() { echo "$OLMIS_STACK_CACHE/connect-$CONNECT_KAFKA_VERSION/libs"; }

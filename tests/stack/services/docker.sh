@@ -5,9 +5,12 @@
 # so it cannot clash with a system docker; tests/stack/docker/daemon.json holds its static options:
 # no iptables rules, no IP forwarding/masquerade (containers reach only this host and each other),
 # so published ports go through the userland proxy only, and tests/stack/docker/docker-proxy-loopback
-# makes that listen on 127.0.0.1/::1 even for "8080:80" on compose's networks. No registry: every image is built locally
-# (tests/stack/docker/build-test-image.sh). Sourced by tests/stack/stack.sh after lib.sh.
-# Stop: the default (TERM to dockerd, which stops its containers, up to 10 s, and its containerd).
+# makes that listen on 127.0.0.1/::1 even for "8080:80" on compose's networks. No registry: every
+# image is built locally (tests/stack/docker/build-test-image.sh; proof: docker/smoke-test.sh).
+# Clients: Debian's docker 20.10 and a newer docker CLI both negotiate API 1.41.
+# Sourced by tests/stack/stack.sh after lib.sh.
+# Stop: TERM to dockerd (it stops its containers, up to 10 s, and its containerd), then unmount what
+# is left mounted under the run folder (after a kill -9 dockerd leaves its data-root bind mount).
 
 # Debian 12 packages (exact versions of the pinned snapshot; plain names if the exact one is gone).
 DOCKER_STACK_APT=(
@@ -108,4 +111,15 @@ docker_ready() {
 
 docker_env() {
   echo "DOCKER_HOST=unix://$(_docker_sock)"
+}
+
+docker_stop() {
+  local dir m
+  dir=$(_docker_dir)
+  stack_stop_svc docker
+  # mounts under our run folder only, deepest first
+  while IFS= read -r m; do
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done < <(awk -v d="$dir/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r)
+  return 0
 }

@@ -3,6 +3,7 @@
 # (profile `broker` of tests/stack/maven/pom.xml). Data and logs in $OLMIS_STACK_RUN/kafka/.
 
 KAFKA_VERSION=4.2.1
+# shellcheck disable=SC2034 # read by stack.sh up (${svc}_ready_timeout)
 kafka_ready_timeout=90
 
 _kafka_libs() { echo "$OLMIS_STACK_CACHE/kafka-$KAFKA_VERSION/libs"; }

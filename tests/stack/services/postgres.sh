@@ -5,6 +5,7 @@
 
 PG_MAJOR=15
 PG_BINDIR=/usr/lib/postgresql/$PG_MAJOR/bin
+# shellcheck disable=SC2034 # read by stack.sh up (${svc}_ready_timeout)
 postgres_ready_timeout=60
 
 _pg_dir() { echo "$OLMIS_STACK_RUN/postgres"; }
