@@ -16,7 +16,7 @@ const SNAPSHOT_RECENT_MS: i64 = 120_000;
 pub async fn run(ctx: &Ctx) -> Result<CheckReport> {
     let set = topics::resolve(&ctx.settings)?;
     let ch = ClickHouse::new(&ctx.settings)?;
-    let progress = ctx.out.progress(format!("Checking {} topics in ClickHouse", set.topics.len()));
+    let progress = ctx.out.progress(format!("Checking {} in ClickHouse", count(set.topics.len() as u64, "topic")));
     let snapshot = observe::observe(&ch, &set.topics, None).await?;
     progress.finish("done");
     Ok(assess(&snapshot, ctx.settings.dbt.freshness_max_age_minutes))
@@ -112,22 +112,23 @@ fn topic_check(obs: &Observation, now_ms: i64, max_age_ms: i64) -> Check {
             "no partition assigned yet",
             Some("the consumer group may be rebalancing; check again in a minute".into()),
         ),
-        Some((consumer, Health::Healthy)) => {
-            if let Some(l) = lag.filter(|l| *l > 0)
-                && !snapshot_running
-                && consumer.last_commit_ms.is_none_or(|c| now_ms - c > STUCK_MS)
-            {
-                f.add(
-                    Level::Fail,
-                    format!(
-                        "{} waiting and nothing committed for {}",
-                        count(l.unsigned_abs(), "message"),
-                        since(consumer.last_commit_ms, now_ms)
-                    ),
-                    Some("the views may be failing: look for raw.kafka_ errors in the ClickHouse server log".into()),
-                );
-            }
-        }
+        Some((_, Health::Healthy)) => {}
+    }
+    // Polling but not landing (a failing view, say): messages wait while nothing is committed.
+    if let Some(consumer) = obs.consumer.as_ref().filter(|c| c.last_poll_ms.is_some_and(|t| now_ms - t <= STUCK_MS))
+        && let Some(l) = lag.filter(|l| *l > 0)
+        && !snapshot_running
+        && consumer.last_commit_ms.is_none_or(|c| now_ms - c > STUCK_MS)
+    {
+        f.add(
+            Level::Fail,
+            format!(
+                "{} waiting and nothing committed for {}",
+                count(l.unsigned_abs(), "message"),
+                since(consumer.last_commit_ms, now_ms)
+            ),
+            Some(format!("the views may be failing: look for {} in the ClickHouse server log", names.kafka)),
+        );
     }
     let topic_missing = obs.consumer.as_ref().is_some_and(|c| c.health(now_ms) == Health::TopicMissing);
     if snapshot_running {
@@ -228,9 +229,14 @@ mod tests {
         let c = check(Observation { consumer: Some(behind.clone()), ..obs("s.t") });
         assert_eq!(c.level, Level::Fail, "{}", c.message);
         assert!(c.message.contains("50 messages waiting and nothing committed for 10m"), "{}", c.message);
-        let c = check(Observation { consumer: Some(behind), newest_op: Some("r".into()), ..obs("s.t") });
+        let c = check(Observation { consumer: Some(behind.clone()), newest_op: Some("r".into()), ..obs("s.t") });
         assert_eq!(c.level, Level::Warn);
         assert!(c.message.ends_with("snapshot in progress"), "{}", c.message);
+        let failing =
+            Consumer { last_exception: Some((NOW - 1_000, "Table raw.events_s_t does not exist".into())), ..behind };
+        let c = check(Observation { consumer: Some(failing), ..obs("s.t") });
+        assert_eq!(c.level, Level::Fail, "{}", c.message);
+        assert!(c.message.contains("consumer error 1s ago: Table raw.events_s_t does not exist"), "{}", c.message);
     }
 
     #[test]

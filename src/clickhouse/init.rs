@@ -45,11 +45,15 @@ pub async fn run(ctx: &Ctx, migrate: bool) -> Result<InitReport> {
         assessed_topics.push(assess(&ch, &existing, objects).await?);
     }
     let plan = plan::plan(&platform, &assessed_topics, migrate, &layout)?;
-    progress.finish(format!("{} topics, {} statements to run", set.topics.len(), plan.steps.len()));
+    progress.finish(format!(
+        "{}, {} to run",
+        count(set.topics.len() as u64, "topic"),
+        count(plan.steps.len() as u64, "statement")
+    ));
 
     let mut statements = Vec::with_capacity(plan.steps.len());
     if !plan.steps.is_empty() {
-        let progress = ctx.out.progress(format!("Applying {} statements", plan.steps.len()));
+        let progress = ctx.out.progress(format!("Applying {}", count(plan.steps.len() as u64, "statement")));
         for (i, step) in plan.steps.iter().enumerate() {
             progress.update(format!("{}/{}: {:?} {}", i + 1, plan.steps.len(), step.action, step.object));
             if let Err(err) = ch.execute(&step.sql).await {
