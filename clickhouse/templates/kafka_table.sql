@@ -6,8 +6,10 @@
 --   into no row at all and one message with two objects into two rows. Should reading still fail,
 --   the `stream` error mode passes the message on with `_error` set instead of stopping the
 --   consumer. Tombstones (null values after deletes) and empty messages produce no row.
--- - Latency: blocks are flushed every 500 ms instead of every 7.5 s (the default), and an idle
---   consumer polls again after 100 ms; see benches/freshness.sh for the measurements.
+-- - Latency (benches/freshness.sh, 22 landed topics, commit in PostgreSQL to row here): flushing
+--   every 500 ms, polling for 100 ms and rescheduling an idle consumer after 100 ms gave p50 0.4 s,
+--   p99 1.0 s. The defaults (7500/500/500) gave p50 3.8 s, p99 7.6 s; 250/50/50 saved 0.15 s at the
+--   median for 1.7 times the idle CPU (16% of a core for 22 idle topics instead of 10%).
 CREATE TABLE IF NOT EXISTS raw.kafka_{{t}}{{on_cluster}}
 (
     message String
