@@ -7,6 +7,7 @@ pub mod checks;
 pub mod cli;
 pub mod clients;
 pub mod commands;
+pub mod compose;
 pub mod context;
 pub mod envfile;
 pub mod error;

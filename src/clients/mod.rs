@@ -3,5 +3,6 @@
 //! an error message.
 
 pub mod clickhouse;
+pub mod docker;
 pub mod http;
 pub mod postgres;

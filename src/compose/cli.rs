@@ -1,0 +1,170 @@
+//! Runs the compose CLI: `OLMIS_COMPOSE_CMD` if set, else `docker compose` (v2), else
+//! `docker-compose` (v1).
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::Command;
+
+use super::args::split_command;
+use crate::error::{Error, Result};
+use crate::output::Progress;
+
+const SERVICE: &str = "compose";
+
+/// Lines of compose's stderr kept for an error message.
+const ERROR_TAIL: usize = 25;
+
+#[derive(Debug, Clone)]
+pub struct ComposeCli {
+    program: String,
+    prefix: Vec<String>,
+    /// How the user would type it: "docker compose", "docker-compose".
+    pub display: String,
+}
+
+impl ComposeCli {
+    pub async fn detect(override_cmd: Option<&str>) -> Result<ComposeCli> {
+        if let Some(cmd) = override_cmd {
+            let (program, prefix) = split_command(cmd).ok_or_else(|| {
+                Error::usage("OLMIS_COMPOSE_CMD is blank").with_hint("unset it, or set e.g. docker-compose")
+            })?;
+            let cli = ComposeCli { program, prefix, display: cmd.trim().to_string() };
+            return match cli.works().await {
+                Ok(()) => Ok(cli),
+                Err(why) => Err(Error::usage(format!("OLMIS_COMPOSE_CMD={}: `{} version` {why}", cli.display, cli.display))
+                    .with_hint("set OLMIS_COMPOSE_CMD to a working compose command, or unset it to use `docker compose` or `docker-compose`")),
+            };
+        }
+        let candidates = [("docker", vec!["compose".to_string()]), ("docker-compose", vec![])];
+        for (program, prefix) in candidates {
+            let display =
+                std::iter::once(program).chain(prefix.iter().map(String::as_str)).collect::<Vec<_>>().join(" ");
+            let cli = ComposeCli { program: program.to_string(), prefix, display };
+            if cli.works().await.is_ok() {
+                return Ok(cli);
+            }
+        }
+        Err(Error::service(SERVICE, "found neither `docker compose` nor `docker-compose`").with_hint(
+            "install the Docker Compose plugin (https://docs.docker.com/compose/install/) or docker-compose, or set OLMIS_COMPOSE_CMD",
+        ))
+    }
+
+    async fn works(&self) -> std::result::Result<(), String> {
+        let mut cmd = self.command();
+        cmd.arg("version").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        match tokio::time::timeout(Duration::from_secs(30), cmd.status()).await {
+            Ok(Ok(status)) if status.success() => Ok(()),
+            Ok(Ok(status)) => Err(format!("failed ({status})")),
+            Ok(Err(e)) => Err(format!("cannot run: {e}")),
+            Err(_) => Err("did not finish in 30 s".into()),
+        }
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.prefix).kill_on_drop(true);
+        cmd
+    }
+
+    /// Runs compose with its output captured and returns stdout. Each stderr line (compose's
+    /// progress) goes to `progress` as it comes; the last ones make the error on failure.
+    pub async fn run(
+        &self,
+        args: &[OsString],
+        env: &[(String, String)],
+        cwd: &Path,
+        progress: Option<&Progress>,
+    ) -> Result<String> {
+        let mut cmd = self.command();
+        cmd.args(args).envs(env.iter().cloned()).current_dir(cwd);
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        tracing::debug!(command = %self.display, args = ?args, "running compose");
+        let mut child = cmd.spawn().map_err(|e| self.spawn_error(&e))?;
+        let (Some(mut stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+            return Err(Error::service(SERVICE, "cannot read compose's output"));
+        };
+        let read_stdout = async {
+            let mut text = String::new();
+            let _ = stdout.read_to_string(&mut text).await;
+            text
+        };
+        let read_stderr = async {
+            let mut tail = VecDeque::new();
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let line = line.trim_end().to_string();
+                if line.is_empty() {
+                    continue;
+                }
+                if let Some(progress) = progress {
+                    progress.update(&line);
+                }
+                tracing::debug!(target: "olmisctl::compose", "{line}");
+                if tail.len() == ERROR_TAIL {
+                    tail.pop_front();
+                }
+                tail.push_back(line);
+            }
+            tail
+        };
+        let (stdout_text, tail, status) = tokio::join!(read_stdout, read_stderr, child.wait());
+        let status = status.map_err(|e| self.spawn_error(&e))?;
+        if status.success() {
+            return Ok(stdout_text);
+        }
+        Err(self.failure(args, &status, tail.into_iter().collect::<Vec<_>>().join("\n")))
+    }
+
+    /// Runs compose with its output going to our stderr (stdout stays clean for `--json`), for
+    /// long commands whose own progress the user wants to see (`build`).
+    pub async fn run_visible(&self, args: &[OsString], env: &[(String, String)], cwd: &Path) -> Result<()> {
+        let mut cmd = self.command();
+        cmd.args(args).envs(env.iter().cloned()).current_dir(cwd).stdin(Stdio::null());
+        let stderr = std::io::stderr();
+        let as_stdout =
+            std::os::fd::AsFd::as_fd(&stderr).try_clone_to_owned().map(Stdio::from).unwrap_or(Stdio::inherit());
+        cmd.stdout(as_stdout).stderr(Stdio::inherit());
+        tracing::debug!(command = %self.display, args = ?args, "running compose");
+        let status = cmd.status().await.map_err(|e| self.spawn_error(&e))?;
+        if status.success() { Ok(()) } else { Err(self.failure(args, &status, "(its output is above)".into())) }
+    }
+
+    fn spawn_error(&self, err: &std::io::Error) -> Error {
+        Error::service(SERVICE, format!("cannot run `{}`: {err}", self.display))
+    }
+
+    fn failure(&self, args: &[OsString], status: &std::process::ExitStatus, detail: String) -> Error {
+        let verb = verb(args);
+        let code = status.code().map(|c| format!("exit code {c}")).unwrap_or_else(|| status.to_string());
+        Error::service(SERVICE, format!("`{} {verb}` failed ({code}):\n{detail}", self.display))
+    }
+}
+
+/// The subcommand and what follows it, for messages (the arguments before it are paths).
+fn verb(args: &[OsString]) -> String {
+    let words: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let mut i = 0;
+    while i < words.len() && words[i].starts_with('-') {
+        i += 2;
+    }
+    words.get(i..).map(|rest| rest.join(" ")).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_subcommand_not_the_paths() {
+        let args: Vec<OsString> = ["-p", "x", "-f", "/a/b.yml", "--env-file", "/a/.env", "up", "-d", "kafka"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        assert_eq!(verb(&args), "up -d kafka");
+    }
+}

@@ -1,0 +1,224 @@
+//! When is a service ready? Decided from the engine's view of its containers, with no I/O, so every
+//! case is unit-tested: healthy (or running, without a health check), finished cleanly (one-shot
+//! jobs), still on its way, or failed for a reason the user can act on.
+
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use crate::clients::docker::{Container, Health, RestartPolicy, RunState};
+
+/// Restarts after which a crashing container is reported instead of waited for.
+pub const CRASH_LOOP_RESTARTS: i64 = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ready {
+    /// Its health check passes.
+    Healthy,
+    /// Running, and it has no health check.
+    Running,
+    /// A one-shot container that exited with code 0.
+    Completed,
+}
+
+impl Ready {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ready::Healthy => "healthy",
+            Ready::Running => "running",
+            Ready::Completed => "completed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    Ready(Ready),
+    /// Not yet; the text says what it is doing.
+    Waiting(String),
+    /// Won't get ready by waiting; the text says why.
+    Failed(String),
+}
+
+/// Assesses a service from its containers. `judge_from`: while compose is still creating and
+/// starting containers, only containers started at or after this moment are judged (an old exited
+/// container is about to be started again); `None` once compose has finished.
+pub fn assess(containers: &[&Container], judge_from: Option<SystemTime>) -> Readiness {
+    if containers.is_empty() {
+        return Readiness::Waiting("no container yet".into());
+    }
+    let mut ready = Vec::new();
+    let mut waiting = None;
+    for container in containers {
+        let fresh = match judge_from {
+            None => true,
+            Some(since) => container.started_at.is_some_and(|started| started >= since),
+        };
+        if !fresh {
+            waiting.get_or_insert_with(|| "waiting for compose to start it".to_string());
+            continue;
+        }
+        match assess_container(container) {
+            Readiness::Failed(why) if containers.len() > 1 => {
+                return Readiness::Failed(format!("{}: {why}", container.name));
+            }
+            Readiness::Failed(why) => return Readiness::Failed(why),
+            Readiness::Waiting(what) => {
+                waiting.get_or_insert(what);
+            }
+            Readiness::Ready(kind) => ready.push(kind),
+        }
+    }
+    match waiting {
+        Some(what) => Readiness::Waiting(what),
+        // Several replicas: report the weakest kind (a running one without check over healthy).
+        None => Readiness::Ready(ready.into_iter().max_by_key(|k| *k as u8).unwrap_or(Ready::Running)),
+    }
+}
+
+fn assess_container(c: &Container) -> Readiness {
+    let restarts =
+        c.restart_policy != RestartPolicy::No && !(c.restart_policy == RestartPolicy::OnFailure && c.exit_code == 0);
+    let crash_loop = || {
+        Readiness::Failed(format!("keeps restarting ({} restarts, last exit code {})", c.restart_count, c.exit_code))
+    };
+    match c.state {
+        RunState::Running => match c.health {
+            None => Readiness::Ready(Ready::Running),
+            Some(Health::Healthy) => Readiness::Ready(Ready::Healthy),
+            Some(Health::Starting) => Readiness::Waiting("health: starting".into()),
+            Some(Health::Unhealthy) => Readiness::Failed("unhealthy".into()),
+        },
+        RunState::Exited if !restarts => {
+            if c.exit_code == 0 {
+                Readiness::Ready(Ready::Completed)
+            } else {
+                Readiness::Failed(format!("exited with code {}", c.exit_code))
+            }
+        }
+        RunState::Exited | RunState::Restarting if c.restart_count >= CRASH_LOOP_RESTARTS => crash_loop(),
+        RunState::Exited | RunState::Restarting => {
+            Readiness::Waiting(format!("exited with code {}, restarting", c.exit_code))
+        }
+        RunState::Created => Readiness::Waiting("created, not started yet".into()),
+        RunState::Removing => Readiness::Waiting("being removed".into()),
+        RunState::Paused => Readiness::Failed("paused (`docker unpause` it)".into()),
+        RunState::Dead => Readiness::Failed("dead (the engine could not stop or remove it)".into()),
+    }
+}
+
+/// How long `up` and `restart` wait for a service by default. JVM services and the ones that
+/// migrate a database on start need minutes on a small host; the rest need well under one.
+pub fn default_timeout(service: &str) -> Duration {
+    let secs = match service {
+        "superset" => 420,
+        "kafka-connect" => 300,
+        s if s.starts_with("airflow-") && s != "airflow-db" => 300,
+        _ => 180,
+    };
+    Duration::from_secs(secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn container(state: RunState, health: Option<Health>) -> Container {
+        Container {
+            id: "id".into(),
+            name: "p-svc-1".into(),
+            service: "svc".into(),
+            state,
+            exit_code: 0,
+            health,
+            last_check: None,
+            restart_policy: RestartPolicy::UnlessStopped,
+            restart_count: 0,
+            started_at: Some(SystemTime::UNIX_EPOCH + Duration::from_secs(100)),
+            ports: vec![],
+        }
+    }
+
+    fn one(c: &Container) -> Readiness {
+        assess(&[c], None)
+    }
+
+    #[test]
+    fn running_containers_are_ready_when_healthy_or_without_a_check() {
+        assert_eq!(one(&container(RunState::Running, None)), Readiness::Ready(Ready::Running));
+        assert_eq!(one(&container(RunState::Running, Some(Health::Healthy))), Readiness::Ready(Ready::Healthy));
+        assert_eq!(
+            one(&container(RunState::Running, Some(Health::Starting))),
+            Readiness::Waiting("health: starting".into())
+        );
+        assert_eq!(one(&container(RunState::Running, Some(Health::Unhealthy))), Readiness::Failed("unhealthy".into()));
+    }
+
+    #[test]
+    fn one_shot_containers_complete_or_fail_by_exit_code() {
+        let mut c = container(RunState::Exited, None);
+        c.restart_policy = RestartPolicy::No;
+        assert_eq!(one(&c), Readiness::Ready(Ready::Completed));
+        c.exit_code = 3;
+        assert_eq!(one(&c), Readiness::Failed("exited with code 3".into()));
+        c.restart_policy = RestartPolicy::OnFailure;
+        c.exit_code = 0;
+        assert_eq!(one(&c), Readiness::Ready(Ready::Completed));
+    }
+
+    #[test]
+    fn restarting_containers_are_waited_for_until_they_crash_loop() {
+        let mut c = container(RunState::Restarting, None);
+        c.exit_code = 1;
+        c.restart_count = 1;
+        assert_eq!(one(&c), Readiness::Waiting("exited with code 1, restarting".into()));
+        c.restart_count = CRASH_LOOP_RESTARTS;
+        assert_eq!(one(&c), Readiness::Failed("keeps restarting (3 restarts, last exit code 1)".into()));
+        c.state = RunState::Exited;
+        assert!(matches!(one(&c), Readiness::Failed(_)));
+    }
+
+    #[test]
+    fn other_states() {
+        assert!(matches!(one(&container(RunState::Created, None)), Readiness::Waiting(_)));
+        assert!(matches!(one(&container(RunState::Removing, None)), Readiness::Waiting(_)));
+        assert!(matches!(one(&container(RunState::Paused, None)), Readiness::Failed(_)));
+        assert!(matches!(one(&container(RunState::Dead, None)), Readiness::Failed(_)));
+        assert_eq!(assess(&[], None), Readiness::Waiting("no container yet".into()));
+    }
+
+    #[test]
+    fn while_compose_runs_only_fresh_containers_are_judged() {
+        let mut old = container(RunState::Exited, None);
+        old.restart_policy = RestartPolicy::No;
+        old.exit_code = 3;
+        let since = SystemTime::UNIX_EPOCH + Duration::from_secs(200);
+        assert_eq!(assess(&[&old], Some(since)), Readiness::Waiting("waiting for compose to start it".into()));
+        assert_eq!(assess(&[&old], None), Readiness::Failed("exited with code 3".into()));
+        let mut fresh = container(RunState::Running, Some(Health::Healthy));
+        fresh.started_at = Some(since + Duration::from_secs(1));
+        assert_eq!(assess(&[&fresh], Some(since)), Readiness::Ready(Ready::Healthy));
+        fresh.started_at = None;
+        assert!(matches!(assess(&[&fresh], Some(since)), Readiness::Waiting(_)));
+    }
+
+    #[test]
+    fn replicas_are_ready_together_and_fail_by_name() {
+        let healthy = container(RunState::Running, Some(Health::Healthy));
+        let plain = container(RunState::Running, None);
+        assert_eq!(assess(&[&healthy, &plain], None), Readiness::Ready(Ready::Running));
+        let mut sick = container(RunState::Running, Some(Health::Unhealthy));
+        sick.name = "p-svc-2".into();
+        assert_eq!(assess(&[&healthy, &sick], None), Readiness::Failed("p-svc-2: unhealthy".into()));
+        let starting = container(RunState::Running, Some(Health::Starting));
+        assert!(matches!(assess(&[&healthy, &starting], None), Readiness::Waiting(_)));
+    }
+
+    #[test]
+    fn slow_services_get_longer_default_timeouts() {
+        assert!(default_timeout("superset") > default_timeout("clickhouse"));
+        assert!(default_timeout("kafka-connect") > default_timeout("kafka"));
+        assert!(default_timeout("airflow-apiserver") > default_timeout("airflow-db"));
+    }
+}
