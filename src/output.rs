@@ -140,7 +140,7 @@ impl Output {
     pub fn progress_group(&self) -> ProgressGroup {
         let multi =
             (self.interactive && !self.quiet).then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
-        ProgressGroup { out: self.clone(), multi }
+        ProgressGroup { out: self.clone(), multi, drawn: Default::default() }
     }
 
     fn progress_in(&self, multi: Option<&MultiProgress>, message: String) -> Progress {
@@ -170,14 +170,27 @@ impl Output {
 pub struct ProgressGroup {
     out: Output,
     multi: Option<MultiProgress>,
+    drawn: std::sync::atomic::AtomicBool,
 }
 
 impl ProgressGroup {
     pub fn progress(&self, message: impl Into<String>) -> Progress {
+        self.drawn.store(true, std::sync::atomic::Ordering::Relaxed);
         self.out.progress_in(self.multi.as_ref(), message.into())
     }
 }
 
+impl Drop for ProgressGroup {
+    /// indicatif leaves the cursor at the end of the group's last line; what follows starts below.
+    fn drop(&mut self) {
+        if self.multi.is_some() && self.drawn.load(std::sync::atomic::Ordering::Relaxed) {
+            eprintln!();
+        }
+    }
+}
+
+/// Clones update the same line (a task can report on it while its owner ends it).
+#[derive(Clone)]
 pub struct Progress {
     out: Output,
     bar: Option<ProgressBar>,

@@ -11,6 +11,10 @@ use crate::clients::docker::{Container, Health, RestartPolicy, RunState};
 /// Restarts after which a crashing container is reported instead of waited for.
 pub const CRASH_LOOP_RESTARTS: i64 = 3;
 
+/// How long a container without a health check must keep running to count as ready, so one that
+/// crashes right after its start is reported instead of passed.
+pub const SETTLE: Duration = Duration::from_secs(2);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Ready {
@@ -43,8 +47,13 @@ pub enum Readiness {
 
 /// Assesses a service from its containers. `judge_from`: while compose is still creating and
 /// starting containers, only containers started at or after this moment are judged (an old exited
-/// container is about to be started again); `None` once compose has finished.
-pub fn assess(containers: &[&Container], judge_from: Option<SystemTime>) -> Readiness {
+/// container is about to be started again); `None` once compose has finished. `settled` says
+/// whether a container has been seen running for [`SETTLE`] (the caller's clock, not the engine's).
+pub fn assess(
+    containers: &[&Container],
+    judge_from: Option<SystemTime>,
+    settled: &dyn Fn(&Container) -> bool,
+) -> Readiness {
     if containers.is_empty() {
         return Readiness::Waiting("no container yet".into());
     }
@@ -59,7 +68,7 @@ pub fn assess(containers: &[&Container], judge_from: Option<SystemTime>) -> Read
             waiting.get_or_insert_with(|| "waiting for compose to start it".to_string());
             continue;
         }
-        match assess_container(container) {
+        match assess_container(container, settled(container)) {
             Readiness::Failed(why) if containers.len() > 1 => {
                 return Readiness::Failed(format!("{}: {why}", container.name));
             }
@@ -77,7 +86,7 @@ pub fn assess(containers: &[&Container], judge_from: Option<SystemTime>) -> Read
     }
 }
 
-fn assess_container(c: &Container) -> Readiness {
+fn assess_container(c: &Container, settled: bool) -> Readiness {
     let restarts =
         c.restart_policy != RestartPolicy::No && !(c.restart_policy == RestartPolicy::OnFailure && c.exit_code == 0);
     let crash_loop = || {
@@ -85,7 +94,8 @@ fn assess_container(c: &Container) -> Readiness {
     };
     match c.state {
         RunState::Running => match c.health {
-            None => Readiness::Ready(Ready::Running),
+            None if settled => Readiness::Ready(Ready::Running),
+            None => Readiness::Waiting("running, settling".into()),
             Some(Health::Healthy) => Readiness::Ready(Ready::Healthy),
             Some(Health::Starting) => Readiness::Waiting("health: starting".into()),
             Some(Health::Unhealthy) => Readiness::Failed("unhealthy".into()),
@@ -140,8 +150,12 @@ mod tests {
         }
     }
 
+    fn settled(_: &Container) -> bool {
+        true
+    }
+
     fn one(c: &Container) -> Readiness {
-        assess(&[c], None)
+        assess(&[c], None, &settled)
     }
 
     #[test]
@@ -153,6 +167,14 @@ mod tests {
             Readiness::Waiting("health: starting".into())
         );
         assert_eq!(one(&container(RunState::Running, Some(Health::Unhealthy))), Readiness::Failed("unhealthy".into()));
+    }
+
+    #[test]
+    fn without_a_check_a_container_must_keep_running_a_moment() {
+        let c = container(RunState::Running, None);
+        assert_eq!(assess(&[&c], None, &|_| false), Readiness::Waiting("running, settling".into()));
+        let healthy = container(RunState::Running, Some(Health::Healthy));
+        assert_eq!(assess(&[&healthy], None, &|_| false), Readiness::Ready(Ready::Healthy));
     }
 
     #[test]
@@ -185,7 +207,7 @@ mod tests {
         assert!(matches!(one(&container(RunState::Removing, None)), Readiness::Waiting(_)));
         assert!(matches!(one(&container(RunState::Paused, None)), Readiness::Failed(_)));
         assert!(matches!(one(&container(RunState::Dead, None)), Readiness::Failed(_)));
-        assert_eq!(assess(&[], None), Readiness::Waiting("no container yet".into()));
+        assert_eq!(assess(&[], None, &settled), Readiness::Waiting("no container yet".into()));
     }
 
     #[test]
@@ -194,25 +216,28 @@ mod tests {
         old.restart_policy = RestartPolicy::No;
         old.exit_code = 3;
         let since = SystemTime::UNIX_EPOCH + Duration::from_secs(200);
-        assert_eq!(assess(&[&old], Some(since)), Readiness::Waiting("waiting for compose to start it".into()));
-        assert_eq!(assess(&[&old], None), Readiness::Failed("exited with code 3".into()));
+        assert_eq!(
+            assess(&[&old], Some(since), &settled),
+            Readiness::Waiting("waiting for compose to start it".into())
+        );
+        assert_eq!(assess(&[&old], None, &settled), Readiness::Failed("exited with code 3".into()));
         let mut fresh = container(RunState::Running, Some(Health::Healthy));
         fresh.started_at = Some(since + Duration::from_secs(1));
-        assert_eq!(assess(&[&fresh], Some(since)), Readiness::Ready(Ready::Healthy));
+        assert_eq!(assess(&[&fresh], Some(since), &settled), Readiness::Ready(Ready::Healthy));
         fresh.started_at = None;
-        assert!(matches!(assess(&[&fresh], Some(since)), Readiness::Waiting(_)));
+        assert!(matches!(assess(&[&fresh], Some(since), &settled), Readiness::Waiting(_)));
     }
 
     #[test]
     fn replicas_are_ready_together_and_fail_by_name() {
         let healthy = container(RunState::Running, Some(Health::Healthy));
         let plain = container(RunState::Running, None);
-        assert_eq!(assess(&[&healthy, &plain], None), Readiness::Ready(Ready::Running));
+        assert_eq!(assess(&[&healthy, &plain], None, &settled), Readiness::Ready(Ready::Running));
         let mut sick = container(RunState::Running, Some(Health::Unhealthy));
         sick.name = "p-svc-2".into();
-        assert_eq!(assess(&[&healthy, &sick], None), Readiness::Failed("p-svc-2: unhealthy".into()));
+        assert_eq!(assess(&[&healthy, &sick], None, &settled), Readiness::Failed("p-svc-2: unhealthy".into()));
         let starting = container(RunState::Running, Some(Health::Starting));
-        assert!(matches!(assess(&[&healthy, &starting], None), Readiness::Waiting(_)));
+        assert!(matches!(assess(&[&healthy, &starting], None, &settled), Readiness::Waiting(_)));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::args::Action;
 use super::readiness::default_timeout;
-use super::wait::{self, Outcome, Target};
+use super::wait::{self, ComposeRun, Outcome, Target};
 use super::{COMPAT_FILE, Compose, Stack};
 use crate::error::{Error, Result};
 use crate::output::{Output, Report, Styles};
@@ -71,16 +71,12 @@ pub async fn up(
     let group = out.progress_group();
     let line = group.progress(format!("{} up", compose.cli.display));
     let task_compose = compose.clone();
+    let task_line = line.clone();
     let requested = services.to_vec();
-    let handle = tokio::spawn(async move {
-        let result = task_compose.run(&Action::Up(&requested), Some(&line)).await;
-        match &result {
-            Ok(_) => line.finish("containers created and started"),
-            Err(_) => line.fail("failed"),
-        }
-        result.map(|_| ())
-    });
-    let (outcomes, compose_error) = wait::wait_ready(stack, &group, &targets, Some(handle), since).await?;
+    let handle =
+        tokio::spawn(async move { task_compose.run(&Action::Up(&requested), Some(&task_line)).await.map(|_| ()) });
+    let run = ComposeRun { handle, line };
+    let (outcomes, compose_error) = wait::wait_ready(stack, &group, &targets, Some(run), since).await?;
     if let Some(err) = wait::failure_error(&stack.project.name, &outcomes, compose_error) {
         return Err(err);
     }

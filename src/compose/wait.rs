@@ -1,6 +1,7 @@
 //! Waiting until services are ready, with one live line per service, and the diagnosis (last health
 //! check, last log lines) of those that are not.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
@@ -8,7 +9,7 @@ use tokio::task::JoinHandle;
 
 use super::Stack;
 use super::readiness::{self, Readiness, Ready};
-use crate::clients::docker::{Container, HealthCheckRun};
+use crate::clients::docker::{Container, HealthCheckRun, RunState};
 use crate::error::{Error, Result};
 use crate::output::{Progress, ProgressGroup};
 
@@ -55,87 +56,114 @@ pub struct Outcome {
     pub status: Status,
     /// Seconds from the start of the wait to the outcome.
     pub seconds: f64,
+    /// How long it was allowed to take once started.
+    pub timeout_secs: u64,
     /// Why it is not ready (failed), or what it was doing (timed out).
     pub reason: Option<String>,
     pub last_health_check: Option<HealthCheckRun>,
     pub log_tail: Vec<String>,
 }
 
+/// A `compose up` running in the background, with its progress line.
+pub struct ComposeRun {
+    pub handle: JoinHandle<Result<()>>,
+    pub line: Progress,
+}
+
+impl ComposeRun {
+    async fn join(self) -> Result<()> {
+        let result = self
+            .handle
+            .await
+            .map_err(|e| Error::service("compose", format!("the compose task ended abnormally: {e}")))
+            .and_then(|r| r);
+        match &result {
+            Ok(()) => self.line.finish("containers created and started"),
+            Err(_) => self.line.fail("failed"),
+        }
+        result
+    }
+}
+
 /// Waits for every target until it is ready, failed, or out of time. `compose` is a running
 /// `compose up` (if any): until it ends only containers started after `since` are judged, and when
-/// it fails, services still waiting fail with it. Returns the outcomes (in target order) and
-/// compose's error.
+/// it fails, services still waiting fail with it. A service's timeout runs from when compose
+/// started its container (or finished), not while compose still waits for its dependencies.
+/// Returns the outcomes (in target order) and compose's error.
 pub async fn wait_ready(
     stack: &Stack,
     group: &ProgressGroup,
     targets: &[Target],
-    mut compose: Option<JoinHandle<Result<()>>>,
+    mut compose: Option<ComposeRun>,
     since: SystemTime,
 ) -> Result<(Vec<Outcome>, Option<Error>)> {
     let started = Instant::now();
-    let mut pending: Vec<(usize, &Target, Progress)> =
-        targets.iter().enumerate().map(|(i, t)| (i, t, group.progress(t.service.clone()))).collect();
+    let mut pending: Vec<Pending> = targets
+        .iter()
+        .enumerate()
+        .map(|(index, target)| Pending { index, target, progress: group.progress(target.service.clone()), clock: None })
+        .collect();
     let mut outcomes: Vec<(usize, Outcome)> = Vec::new();
     let mut compose_error = None;
+    // When each container (by id and start time) was first seen running, on our clock.
+    let mut first_running: HashMap<(String, Option<SystemTime>), Instant> = HashMap::new();
     loop {
-        if compose.as_ref().is_some_and(JoinHandle::is_finished)
-            && let Some(handle) = compose.take()
+        if compose.as_ref().is_some_and(|c| c.handle.is_finished())
+            && let Some(run) = compose.take()
         {
-            compose_error = join(handle).await.err();
+            compose_error = run.join().await.err();
         }
         let containers = stack.containers().await?;
+        for c in containers.iter().filter(|c| c.state == RunState::Running) {
+            first_running.entry((c.id.clone(), c.started_at)).or_insert_with(Instant::now);
+        }
+        let settled = |c: &Container| {
+            first_running.get(&(c.id.clone(), c.started_at)).is_some_and(|seen| seen.elapsed() >= readiness::SETTLE)
+        };
         let judge_from = compose.is_some().then_some(since);
         let mut still_waiting = Vec::new();
-        for (index, target, progress) in pending {
-            let mine: Vec<&Container> = containers.iter().filter(|c| c.service == target.service).collect();
-            let elapsed = started.elapsed();
-            let verdict = match readiness::assess(&mine, judge_from) {
+        for mut p in pending {
+            let mine: Vec<&Container> = containers.iter().filter(|c| c.service == p.target.service).collect();
+            let started_by_compose = mine.iter().any(|c| c.started_at.is_some_and(|t| t >= since));
+            if p.clock.is_none() && (compose.is_none() || started_by_compose) {
+                p.clock = Some(Instant::now());
+            }
+            let waited = p.clock.map(|c| c.elapsed()).unwrap_or_default();
+            let verdict = match readiness::assess(&mine, judge_from, &settled) {
                 Readiness::Ready(kind) => Ok(kind),
                 Readiness::Failed(why) => Err((Status::Failed, why)),
                 Readiness::Waiting(what) if compose_error.is_some() => {
                     Err((Status::Failed, format!("not ready when compose failed ({what})")))
                 }
-                Readiness::Waiting(what) if elapsed >= target.timeout => {
-                    Err((Status::TimedOut, format!("not ready after {}s ({what})", target.timeout.as_secs())))
+                Readiness::Waiting(what) if waited >= p.target.timeout => {
+                    Err((Status::TimedOut, format!("not ready after {}s ({what})", p.target.timeout.as_secs())))
                 }
                 Readiness::Waiting(what) => {
-                    progress.update(&what);
-                    still_waiting.push((index, target, progress));
+                    p.progress.update(&what);
+                    still_waiting.push(p);
                     continue;
                 }
             };
-            let seconds = (elapsed.as_secs_f64() * 10.0).round() / 10.0;
-            let outcome = match verdict {
-                Ok(kind) => {
-                    progress.finish(kind.as_str());
-                    Outcome {
-                        service: target.service.clone(),
-                        status: kind.into(),
-                        seconds,
-                        reason: None,
-                        last_health_check: None,
-                        log_tail: Vec::new(),
-                    }
-                }
-                Err((status, reason)) => {
-                    progress.fail(&reason);
-                    let (last_health_check, log_tail) = diagnose(stack, &mine).await;
-                    Outcome {
-                        service: target.service.clone(),
-                        status,
-                        seconds,
-                        reason: Some(reason),
-                        last_health_check,
-                        log_tail,
-                    }
-                }
-            };
-            outcomes.push((index, outcome));
+            outcomes.push((p.index, conclude(stack, p, &mine, verdict, started.elapsed()).await));
         }
         pending = still_waiting;
         if pending.is_empty() {
-            if let Some(handle) = compose.take() {
-                compose_error = join(handle).await.err();
+            if let Some(run) = compose.take() {
+                compose_error = run.join().await.err();
+            }
+            break;
+        }
+        // compose waits for a dependency that will not get ready: the rest will never be created.
+        let blocked = pending.iter().all(|p| p.clock.is_none())
+            && outcomes.iter().any(|(_, o)| !o.status.is_ready())
+            && compose.is_some();
+        if blocked && let Some(run) = compose.take() {
+            run.handle.abort();
+            run.line.fail("stopped: it waits for a dependency that is not ready");
+            for p in std::mem::take(&mut pending) {
+                let reason = "not started: compose was waiting for a dependency that is not ready".to_string();
+                outcomes
+                    .push((p.index, conclude(stack, p, &[], Err((Status::Failed, reason)), started.elapsed()).await));
             }
             break;
         }
@@ -145,8 +173,45 @@ pub async fn wait_ready(
     Ok((outcomes.into_iter().map(|(_, o)| o).collect(), compose_error))
 }
 
-async fn join(handle: JoinHandle<Result<()>>) -> Result<()> {
-    handle.await.map_err(|e| Error::service("compose", format!("the compose task ended abnormally: {e}")))?
+/// A service still being waited for.
+struct Pending<'a> {
+    index: usize,
+    target: &'a Target,
+    progress: Progress,
+    /// Since when its timeout runs: from when compose started its container.
+    clock: Option<Instant>,
+}
+
+/// Ends a service's progress line and records its outcome (with a diagnosis when not ready).
+async fn conclude(
+    stack: &Stack,
+    p: Pending<'_>,
+    containers: &[&Container],
+    verdict: std::result::Result<Ready, (Status, String)>,
+    elapsed: Duration,
+) -> Outcome {
+    let seconds = (elapsed.as_secs_f64() * 10.0).round() / 10.0;
+    let service = p.target.service.clone();
+    let timeout_secs = p.target.timeout.as_secs();
+    match verdict {
+        Ok(kind) => {
+            p.progress.finish(kind.as_str());
+            Outcome {
+                service,
+                status: kind.into(),
+                seconds,
+                timeout_secs,
+                reason: None,
+                last_health_check: None,
+                log_tail: Vec::new(),
+            }
+        }
+        Err((status, reason)) => {
+            p.progress.fail(&reason);
+            let (last_health_check, log_tail) = diagnose(stack, containers).await;
+            Outcome { service, status, seconds, timeout_secs, reason: Some(reason), last_health_check, log_tail }
+        }
+    }
 }
 
 /// The last health check and log lines of a service's (first) container.
@@ -175,7 +240,10 @@ pub fn describe_failures(outcomes: &[Outcome]) -> String {
         if o.log_tail.is_empty() {
             text.push_str("  no log lines\n");
         } else {
-            text.push_str(&format!("  last {} log lines:\n", o.log_tail.len()));
+            match o.log_tail.len() {
+                1 => text.push_str("  last log line:\n"),
+                n => text.push_str(&format!("  last {n} log lines:\n")),
+            }
             for line in &o.log_tail {
                 text.push_str(&format!("    | {line}\n"));
             }
@@ -196,7 +264,7 @@ pub fn failure_error(project: &str, outcomes: &[Outcome], compose_error: Option<
         "`olmisctl logs SERVICE` shows more, `olmisctl ps` the current state; fix the cause and run the command again";
     if compose_error.is_none() && failed.iter().all(|o| o.status == Status::TimedOut) {
         let names: Vec<&str> = failed.iter().map(|o| o.service.as_str()).collect();
-        let after = failed.iter().map(|o| o.seconds.round() as u64).max().unwrap_or(0);
+        let after = failed.iter().map(|o| o.timeout_secs).max().unwrap_or(0);
         return Some(Error::Timeout {
             what: format!("{} to become ready", names.join(", ")),
             after_secs: after,
@@ -229,6 +297,7 @@ mod tests {
             service: service.into(),
             status,
             seconds: 2.0,
+            timeout_secs: 2,
             reason: None,
             last_health_check: None,
             log_tail: vec![],
