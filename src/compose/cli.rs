@@ -1,10 +1,11 @@
 //! Runs the compose CLI: `OLMIS_COMPOSE_CMD` if set, else `docker compose` (v2), else
 //! `docker-compose` (v1).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
@@ -25,6 +26,8 @@ pub struct ComposeCli {
     prefix: Vec<String>,
     /// How the user would type it: "docker compose", "docker-compose".
     pub display: String,
+    /// Warnings already shown: `config` and `up` repeat the same ones.
+    warned: Arc<Mutex<BTreeSet<String>>>,
 }
 
 impl ComposeCli {
@@ -33,7 +36,7 @@ impl ComposeCli {
             let (program, prefix) = split_command(cmd).ok_or_else(|| {
                 Error::usage("OLMIS_COMPOSE_CMD is blank").with_hint("unset it, or set e.g. docker-compose")
             })?;
-            let cli = ComposeCli { program, prefix, display: cmd.trim().to_string() };
+            let cli = ComposeCli { program, prefix, display: cmd.trim().to_string(), warned: Arc::default() };
             return match cli.works().await {
                 Ok(()) => Ok(cli),
                 Err(why) => Err(Error::usage(format!("OLMIS_COMPOSE_CMD={}: `{} version` {why}", cli.display, cli.display))
@@ -44,7 +47,7 @@ impl ComposeCli {
         for (program, prefix) in candidates {
             let display =
                 std::iter::once(program).chain(prefix.iter().map(String::as_str)).collect::<Vec<_>>().join(" ");
-            let cli = ComposeCli { program: program.to_string(), prefix, display };
+            let cli = ComposeCli { program: program.to_string(), prefix, display, warned: Arc::default() };
             if cli.works().await.is_ok() {
                 return Ok(cli);
             }
@@ -104,7 +107,12 @@ impl ComposeCli {
                 if let Some(progress) = progress {
                     progress.update(&line);
                 }
-                tracing::debug!(target: "olmisctl::compose", "{line}");
+                // Unset variables and deprecations: worth seeing even when compose succeeds.
+                if is_warning(&line) && self.warned.lock().is_ok_and(|mut seen| seen.insert(line.clone())) {
+                    tracing::warn!(target: "olmisctl::compose", "{}: {line}", self.display);
+                } else {
+                    tracing::debug!(target: "olmisctl::compose", "{line}");
+                }
                 if tail.len() == ERROR_TAIL {
                     tail.pop_front();
                 }
@@ -145,6 +153,11 @@ impl ComposeCli {
     }
 }
 
+/// v1 writes "WARNING: ..." (unprefixed when not on a terminal), v2 "WARN[0000] ...".
+fn is_warning(line: &str) -> bool {
+    line.starts_with("WARNING") || line.starts_with("WARN[") || line.contains("variable is not set")
+}
+
 /// The subcommand and what follows it, for messages (the arguments before it are paths).
 fn verb(args: &[OsString]) -> String {
     let words: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
@@ -166,5 +179,13 @@ mod tests {
             .map(OsString::from)
             .collect();
         assert_eq!(verb(&args), "up -d kafka");
+    }
+
+    #[test]
+    fn warnings_of_both_versions_are_recognized() {
+        assert!(is_warning("WARNING: The FOO variable is not set. Defaulting to a blank string."));
+        assert!(is_warning("WARN[0000] The \"FOO\" variable is not set. Defaulting to a blank string."));
+        assert!(is_warning("The FOO variable is not set. Defaulting to a blank string."));
+        assert!(!is_warning("Creating olmis_kafka_1 ... done"));
     }
 }

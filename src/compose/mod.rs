@@ -197,8 +197,12 @@ impl Compose {
         self.cli.run_visible(&self.args(action), &self.child_env, &self.dir).await
     }
 
+    /// The resolved configuration of every service. compose v2 leaves services of inactive
+    /// profiles out of `config` unless all profiles are on (`*`); v1 always lists them all.
     pub async fn config(&self) -> Result<ComposeConfig> {
-        let yaml = self.run(&Action::Config, None).await?;
+        let mut env = self.child_env.clone();
+        env.push(("COMPOSE_PROFILES".into(), "*".into()));
+        let yaml = self.cli.run(&self.args(&Action::Config), &env, &self.dir, None).await?;
         ComposeConfig::parse(&yaml, &format!("{} config", self.cli.display))
     }
 
@@ -231,7 +235,7 @@ impl Compose {
             if missing.len() == 1 { "it is" } else { "they are" },
             self.target.env_file.display()
         ))
-        .with_hint("run `olmisctl init` to generate the missing secrets, or set them in the env file"))
+        .with_hint("set them in the env file (`olmisctl init` fills in missing secrets)"))
     }
 
     /// `COMPOSE_PROFILES` as compose sees it.
