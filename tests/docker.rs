@@ -380,7 +380,11 @@ fn preflight_stops_before_compose_with_what_to_do() {
 
     let out = p.olmisctl().args(["up"]).env("OLMIS_COMPOSE_CMD", "/no/such/compose").output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("OLMIS_COMPOSE_CMD=/no/such/compose"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("OLMIS_COMPOSE_CMD=/no/such/compose: `/no/such/compose` is not an executable"),
+        "{}",
+        stderr(&out)
+    );
 
     std::fs::write(
         p.path().join(".env"),

@@ -164,6 +164,30 @@ pub enum RestartPolicy {
     OnFailure,
 }
 
+/// The timing of a container's health check, with the engine's defaults filled in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CheckTiming {
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub retries: u32,
+    pub start_period: Duration,
+}
+
+impl CheckTiming {
+    /// The engine's defaults for what a health check leaves out (0 or missing).
+    pub fn with_defaults(interval_ns: i64, timeout_ns: i64, retries: i64, start_period_ns: i64) -> CheckTiming {
+        let secs_or = |ns: i64, default: u64| {
+            if ns > 0 { Duration::from_nanos(ns as u64) } else { Duration::from_secs(default) }
+        };
+        CheckTiming {
+            interval: secs_or(interval_ns, 30),
+            timeout: secs_or(timeout_ns, 30),
+            retries: if retries > 0 { retries as u32 } else { 3 },
+            start_period: secs_or(start_period_ns, 0),
+        }
+    }
+}
+
 /// One run of the container's health check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HealthCheckRun {
@@ -189,6 +213,7 @@ pub struct Container {
     pub exit_code: i64,
     /// `None` when the container has no health check.
     pub health: Option<Health>,
+    pub check_timing: Option<CheckTiming>,
     pub last_check: Option<HealthCheckRun>,
     pub restart_policy: RestartPolicy,
     pub restart_count: i64,
@@ -561,10 +586,19 @@ fn container_from(raw: ContainerInspectResponse) -> Container {
     let labels = config.labels.unwrap_or_default();
     let state = raw.state.unwrap_or_default();
     // "NONE" disables a health check inherited from the image.
-    let has_healthcheck = config
-        .healthcheck
-        .and_then(|h| h.test)
+    let healthcheck = config.healthcheck.unwrap_or_default();
+    let has_healthcheck = healthcheck
+        .test
+        .as_ref()
         .is_some_and(|test| !test.is_empty() && test.first().map(String::as_str) != Some("NONE"));
+    let check_timing = has_healthcheck.then(|| {
+        CheckTiming::with_defaults(
+            healthcheck.interval.unwrap_or_default(),
+            healthcheck.timeout.unwrap_or_default(),
+            healthcheck.retries.unwrap_or_default(),
+            healthcheck.start_period.unwrap_or_default(),
+        )
+    });
     let health_state = state.health.clone().unwrap_or_default();
     let health = match health_state.status {
         Some(HealthStatusEnum::HEALTHY) => Some(Health::Healthy),
@@ -616,6 +650,7 @@ fn container_from(raw: ContainerInspectResponse) -> Container {
         state: run_state,
         exit_code: state.exit_code.unwrap_or_default(),
         health,
+        check_timing,
         last_check,
         restart_policy,
         restart_count: raw.restart_count.unwrap_or_default(),
@@ -668,5 +703,19 @@ mod tests {
         assert_eq!(err, vec![LogLine { stream: "stderr", text: "oops".into() }]);
         assert_eq!(s.flush(), vec![LogLine { stream: "stdout", text: "rest".into() }]);
         assert!(s.flush().is_empty());
+    }
+
+    #[test]
+    fn health_check_timing_takes_the_engine_defaults() {
+        let t = CheckTiming::with_defaults(0, 0, 0, 0);
+        assert_eq!(
+            (t.interval, t.timeout, t.retries, t.start_period),
+            (Duration::from_secs(30), Duration::from_secs(30), 3, Duration::ZERO)
+        );
+        let t = CheckTiming::with_defaults(5_000_000_000, 2_000_000_000, 10, 60_000_000_000);
+        assert_eq!(
+            (t.interval, t.timeout, t.retries, t.start_period),
+            (Duration::from_secs(5), Duration::from_secs(2), 10, Duration::from_secs(60))
+        );
     }
 }

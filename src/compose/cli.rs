@@ -31,41 +31,44 @@ pub struct ComposeCli {
 }
 
 impl ComposeCli {
+    /// Finds the compose command. Only the v2 plugin is run to probe it (`docker compose version`,
+    /// quick); v1 is Python and takes a second to start, so it is found on PATH instead.
     pub async fn detect(override_cmd: Option<&str>) -> Result<ComposeCli> {
+        let cli = |program: String, prefix: Vec<String>| {
+            let display = std::iter::once(program.as_str())
+                .chain(prefix.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" ");
+            ComposeCli { program, prefix, display, warned: Arc::default() }
+        };
         if let Some(cmd) = override_cmd {
             let (program, prefix) = split_command(cmd).ok_or_else(|| {
                 Error::usage("OLMIS_COMPOSE_CMD is blank").with_hint("unset it, or set e.g. docker-compose")
             })?;
-            let cli = ComposeCli { program, prefix, display: cmd.trim().to_string(), warned: Arc::default() };
-            return match cli.works().await {
-                Ok(()) => Ok(cli),
-                Err(why) => Err(Error::usage(format!("OLMIS_COMPOSE_CMD={}: `{} version` {why}", cli.display, cli.display))
-                    .with_hint("set OLMIS_COMPOSE_CMD to a working compose command, or unset it to use `docker compose` or `docker-compose`")),
-            };
-        }
-        let candidates = [("docker", vec!["compose".to_string()]), ("docker-compose", vec![])];
-        for (program, prefix) in candidates {
-            let display =
-                std::iter::once(program).chain(prefix.iter().map(String::as_str)).collect::<Vec<_>>().join(" ");
-            let cli = ComposeCli { program: program.to_string(), prefix, display, warned: Arc::default() };
-            if cli.works().await.is_ok() {
-                return Ok(cli);
+            if find_program(&program).is_none() {
+                return Err(Error::usage(format!("OLMIS_COMPOSE_CMD={}: `{program}` is not an executable on PATH", cmd.trim()))
+                    .with_hint("set OLMIS_COMPOSE_CMD to a working compose command, or unset it to use `docker compose` or `docker-compose`"));
             }
+            return Ok(cli(program, prefix));
+        }
+        if find_program("docker").is_some() {
+            let v2 = cli("docker".into(), vec!["compose".into()]);
+            if v2.plugin_works().await {
+                return Ok(v2);
+            }
+        }
+        if find_program("docker-compose").is_some() {
+            return Ok(cli("docker-compose".into(), Vec::new()));
         }
         Err(Error::service(SERVICE, "found neither `docker compose` nor `docker-compose`").with_hint(
             "install the Docker Compose plugin (https://docs.docker.com/compose/install/) or docker-compose, or set OLMIS_COMPOSE_CMD",
         ))
     }
 
-    async fn works(&self) -> std::result::Result<(), String> {
+    async fn plugin_works(&self) -> bool {
         let mut cmd = self.command();
         cmd.arg("version").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-        match tokio::time::timeout(Duration::from_secs(30), cmd.status()).await {
-            Ok(Ok(status)) if status.success() => Ok(()),
-            Ok(Ok(status)) => Err(format!("failed ({status})")),
-            Ok(Err(e)) => Err(format!("cannot run: {e}")),
-            Err(_) => Err("did not finish in 30 s".into()),
-        }
+        matches!(tokio::time::timeout(Duration::from_secs(30), cmd.status()).await, Ok(Ok(status)) if status.success())
     }
 
     fn command(&self) -> Command {
@@ -153,6 +156,18 @@ impl ComposeCli {
     }
 }
 
+/// An executable named like this: a path as given, or a file in one of PATH's directories.
+fn find_program(program: &str) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |path: &Path| path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+    if program.contains('/') {
+        let path = Path::new(program).to_path_buf();
+        return executable(&path).then_some(path);
+    }
+    let dirs = std::env::var_os("PATH")?;
+    std::env::split_paths(&dirs).map(|dir| dir.join(program)).find(|path| executable(path))
+}
+
 /// v1 writes "WARNING: ..." (unprefixed when not on a terminal), v2 "WARN[0000] ...".
 fn is_warning(line: &str) -> bool {
     line.starts_with("WARNING") || line.starts_with("WARN[") || line.contains("variable is not set")
@@ -179,6 +194,14 @@ mod tests {
             .map(OsString::from)
             .collect();
         assert_eq!(verb(&args), "up -d kafka");
+    }
+
+    #[test]
+    fn programs_are_found_on_path_or_by_path() {
+        assert!(find_program("sh").is_some());
+        assert!(find_program("/bin/sh").is_some());
+        assert!(find_program("/no/such/compose").is_none());
+        assert!(find_program("no-such-compose-command").is_none());
     }
 
     #[test]

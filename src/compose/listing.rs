@@ -145,6 +145,7 @@ mod tests {
             state,
             exit_code,
             health,
+            check_timing: None,
             last_check: None,
             restart_policy: RestartPolicy::No,
             restart_count: 0,

@@ -118,16 +118,22 @@ fn assess_container(c: &Container, settled: bool) -> Readiness {
     }
 }
 
-/// How long `up` and `restart` wait for a service by default. JVM services and the ones that
-/// migrate a database on start need minutes on a small host; the rest need well under one.
-pub fn default_timeout(service: &str) -> Duration {
-    let secs = match service {
-        "superset" => 420,
-        "kafka-connect" => 300,
-        s if s.starts_with("airflow-") && s != "airflow-db" => 300,
-        _ => 180,
-    };
-    Duration::from_secs(secs)
+/// The least a service is waited for by default.
+pub const MIN_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Extra time on top of a health check's own budget (the host is busy starting everything).
+const MARGIN: Duration = Duration::from_secs(30);
+
+/// How long `up` and `restart` wait for a service by default: as long as its own health check
+/// may take to call it unhealthy (start period, then every retry taking its interval and timeout),
+/// plus a margin, and at least [`MIN_TIMEOUT`]. So slow services (Kafka Connect with a 120 s start
+/// period, Superset with 240 s) get minutes, and a changed compose file needs no change here.
+pub fn default_timeout(containers: &[&Container]) -> Duration {
+    containers
+        .iter()
+        .filter_map(|c| c.check_timing)
+        .map(|t| t.start_period + (t.interval + t.timeout) * t.retries + MARGIN)
+        .fold(MIN_TIMEOUT, Duration::max)
 }
 
 #[cfg(test)]
@@ -142,6 +148,7 @@ mod tests {
             state,
             exit_code: 0,
             health,
+            check_timing: None,
             last_check: None,
             restart_policy: RestartPolicy::UnlessStopped,
             restart_count: 0,
@@ -241,9 +248,18 @@ mod tests {
     }
 
     #[test]
-    fn slow_services_get_longer_default_timeouts() {
-        assert!(default_timeout("superset") > default_timeout("clickhouse"));
-        assert!(default_timeout("kafka-connect") > default_timeout("kafka"));
-        assert!(default_timeout("airflow-apiserver") > default_timeout("airflow-db"));
+    fn default_timeouts_follow_the_health_check() {
+        use crate::clients::docker::CheckTiming;
+        let secs = Duration::from_secs;
+        let mut superset = container(RunState::Running, Some(Health::Starting));
+        // compose/docker-compose.yml: interval 15s, timeout 10s, retries 10, start_period 240s.
+        superset.check_timing =
+            Some(CheckTiming { interval: secs(15), timeout: secs(10), retries: 10, start_period: secs(240) });
+        assert_eq!(default_timeout(&[&superset]), secs(240 + 250 + 30));
+        let mut db = container(RunState::Running, Some(Health::Starting));
+        db.check_timing = Some(CheckTiming { interval: secs(5), timeout: secs(5), retries: 5, start_period: secs(0) });
+        assert_eq!(default_timeout(&[&db]), MIN_TIMEOUT);
+        assert_eq!(default_timeout(&[&container(RunState::Running, None)]), MIN_TIMEOUT);
+        assert_eq!(default_timeout(&[]), MIN_TIMEOUT);
     }
 }

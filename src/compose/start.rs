@@ -6,7 +6,6 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::args::Action;
-use super::readiness::default_timeout;
 use super::wait::{self, ComposeRun, Outcome, Target};
 use super::{COMPAT_FILE, Compose, Stack};
 use crate::error::{Error, Result};
@@ -45,7 +44,8 @@ impl Report for StartReport {
 }
 
 /// Starts services (all when `services` is empty) through `compose up -d` and waits until each of
-/// them and their dependencies is ready. `timeout` overrides every service's default.
+/// them and their dependencies is ready. `timeout` overrides every service's default
+/// (`readiness::default_timeout`).
 pub async fn up(
     stack: &Stack,
     compose: &Compose,
@@ -125,8 +125,5 @@ pub async fn restart(
 }
 
 fn targets(services: Vec<String>, timeout: Option<Duration>) -> Vec<Target> {
-    services
-        .into_iter()
-        .map(|service| Target { timeout: timeout.unwrap_or_else(|| default_timeout(&service)), service })
-        .collect()
+    services.into_iter().map(|service| Target { service, timeout }).collect()
 }

@@ -21,7 +21,8 @@ const POLL: Duration = Duration::from_millis(500);
 #[derive(Debug, Clone)]
 pub struct Target {
     pub service: String,
-    pub timeout: Duration,
+    /// `None`: the service's default ([`readiness::default_timeout`]).
+    pub timeout: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -101,7 +102,13 @@ pub async fn wait_ready(
     let mut pending: Vec<Pending> = targets
         .iter()
         .enumerate()
-        .map(|(index, target)| Pending { index, target, progress: group.progress(target.service.clone()), clock: None })
+        .map(|(index, target)| Pending {
+            index,
+            target,
+            progress: group.progress(target.service.clone()),
+            clock: None,
+            timeout: target.timeout.unwrap_or(readiness::MIN_TIMEOUT),
+        })
         .collect();
     let mut outcomes: Vec<(usize, Outcome)> = Vec::new();
     let mut compose_error = None;
@@ -129,14 +136,15 @@ pub async fn wait_ready(
                 p.clock = Some(Instant::now());
             }
             let waited = p.clock.map(|c| c.elapsed()).unwrap_or_default();
+            p.timeout = p.target.timeout.unwrap_or_else(|| readiness::default_timeout(&mine));
             let verdict = match readiness::assess(&mine, judge_from, &settled) {
                 Readiness::Ready(kind) => Ok(kind),
                 Readiness::Failed(why) => Err((Status::Failed, why)),
                 Readiness::Waiting(what) if compose_error.is_some() => {
                     Err((Status::Failed, format!("not ready when compose failed ({what})")))
                 }
-                Readiness::Waiting(what) if waited >= p.target.timeout => {
-                    Err((Status::TimedOut, format!("not ready after {}s ({what})", p.target.timeout.as_secs())))
+                Readiness::Waiting(what) if waited >= p.timeout => {
+                    Err((Status::TimedOut, format!("not ready after {}s ({what})", p.timeout.as_secs())))
                 }
                 Readiness::Waiting(what) => {
                     p.progress.update(&what);
@@ -180,6 +188,8 @@ struct Pending<'a> {
     progress: Progress,
     /// Since when its timeout runs: from when compose started its container.
     clock: Option<Instant>,
+    /// The one given, or its default once its containers (and their health checks) are known.
+    timeout: Duration,
 }
 
 /// Ends a service's progress line and records its outcome (with a diagnosis when not ready).
@@ -192,7 +202,7 @@ async fn conclude(
 ) -> Outcome {
     let seconds = (elapsed.as_secs_f64() * 10.0).round() / 10.0;
     let service = p.target.service.clone();
-    let timeout_secs = p.target.timeout.as_secs();
+    let timeout_secs = p.timeout.as_secs();
     match verdict {
         Ok(kind) => {
             p.progress.finish(kind.as_str());
