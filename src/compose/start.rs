@@ -66,7 +66,15 @@ pub async fn up(
             networks_created.push(network.clone());
         }
     }
-    let targets = targets(config.services_to_start(services, &compose.active_profiles()?), timeout);
+    let targets: Vec<Target> = config
+        .services_to_start(services, &compose.active_profiles()?)
+        .into_iter()
+        .map(|service| Target {
+            depends_on: config.services.get(&service).map(|s| s.depends_on.clone()).unwrap_or_default(),
+            service,
+            timeout,
+        })
+        .collect();
     let since = SystemTime::now();
     let group = out.progress_group();
     let line = group.progress(format!("{} up", compose.cli.display));
@@ -111,7 +119,8 @@ pub async fn restart(
         return Err(err);
     }
     line.finish("restarted");
-    let targets = targets(names.into_iter().collect(), timeout);
+    let targets: Vec<Target> =
+        names.into_iter().map(|service| Target { service, timeout, depends_on: Vec::new() }).collect();
     let (outcomes, _) = wait::wait_ready(stack, &group, &targets, None, SystemTime::now()).await?;
     if let Some(err) = wait::failure_error(&stack.project.name, &outcomes, None) {
         return Err(err);
@@ -122,8 +131,4 @@ pub async fn restart(
         networks_created: Vec::new(),
         services: outcomes,
     })
-}
-
-fn targets(services: Vec<String>, timeout: Option<Duration>) -> Vec<Target> {
-    services.into_iter().map(|service| Target { service, timeout }).collect()
 }

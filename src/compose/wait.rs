@@ -23,6 +23,8 @@ pub struct Target {
     pub service: String,
     /// `None`: the service's default ([`readiness::default_timeout`]).
     pub timeout: Option<Duration>,
+    /// Its `depends_on`: compose doesn't create it before these are started (or healthy).
+    pub depends_on: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -162,10 +164,16 @@ pub async fn wait_ready(
             break;
         }
         // compose waits for a dependency that will not get ready: the rest will never be created.
-        let blocked = pending.iter().all(|p| p.clock.is_none())
-            && outcomes.iter().any(|(_, o)| !o.status.is_ready())
-            && compose.is_some();
-        if blocked && let Some(run) = compose.take() {
+        let not_ready: Vec<&str> =
+            outcomes.iter().filter(|(_, o)| !o.status.is_ready()).map(|(_, o)| o.service.as_str()).collect();
+        let waiting: Vec<(&str, &[String], bool)> = pending
+            .iter()
+            .map(|p| (p.target.service.as_str(), p.target.depends_on.as_slice(), p.clock.is_some()))
+            .collect();
+        if compose.is_some()
+            && all_blocked(&waiting, &not_ready)
+            && let Some(run) = compose.take()
+        {
             run.handle.abort();
             run.line.fail("stopped: it waits for a dependency that is not ready");
             for p in std::mem::take(&mut pending) {
@@ -179,6 +187,24 @@ pub async fn wait_ready(
     }
     outcomes.sort_by_key(|(i, _)| *i);
     Ok((outcomes.into_iter().map(|(_, o)| o).collect(), compose_error))
+}
+
+/// Whether every service still waited for (name, dependencies, started) is unstarted and depends,
+/// directly or through another such service, on one that is not ready.
+fn all_blocked(waiting: &[(&str, &[String], bool)], not_ready: &[&str]) -> bool {
+    let mut stuck: Vec<&str> = not_ready.to_vec();
+    loop {
+        let before = stuck.len();
+        for (service, depends_on, started) in waiting {
+            if !started && !stuck.contains(service) && depends_on.iter().any(|d| stuck.contains(&d.as_str())) {
+                stuck.push(service);
+            }
+        }
+        if stuck.len() == before {
+            break;
+        }
+    }
+    !waiting.is_empty() && waiting.iter().all(|(service, _, _)| stuck.contains(service))
 }
 
 /// A service still being waited for.
@@ -312,6 +338,21 @@ mod tests {
             last_health_check: None,
             log_tail: vec![],
         }
+    }
+
+    #[test]
+    fn compose_is_blocked_only_when_every_waiting_service_waits_on_a_failure() {
+        let deps = |d: &[&str]| d.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (on_kafka, on_connect, none) = (deps(&["kafka"]), deps(&["connect"]), deps(&[]));
+        // connect waits on the failed kafka, ui on connect: both blocked.
+        let waiting = [("connect", on_kafka.as_slice(), false), ("ui", on_connect.as_slice(), false)];
+        assert!(all_blocked(&waiting, &["kafka"]));
+        // Something unrelated is still being built or pulled: compose must go on.
+        let waiting = [("connect", on_kafka.as_slice(), false), ("superset", none.as_slice(), false)];
+        assert!(!all_blocked(&waiting, &["kafka"]));
+        // Started already: it is judged on its own.
+        assert!(!all_blocked(&[("connect", on_kafka.as_slice(), true)], &["kafka"]));
+        assert!(!all_blocked(&[("connect", on_kafka.as_slice(), false)], &[]));
     }
 
     #[test]
