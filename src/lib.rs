@@ -3,16 +3,21 @@
 //! The binary is a thin shell around [`run`]; everything lives in this library so integration
 //! tests and future front ends use the same code.
 
+pub mod airflow;
+pub mod cdc;
 pub mod checks;
 pub mod cli;
 pub mod clients;
 pub mod commands;
 pub mod compose;
 pub mod context;
+pub mod demo;
 pub mod envfile;
 pub mod error;
 pub mod output;
+pub mod packages;
 pub mod settings;
+pub mod superset;
 
 use std::process::ExitCode;
 

@@ -2,7 +2,11 @@
 //! [`crate::error::Error::Service`] with the system's name and a hint, and never puts a secret in
 //! an error message.
 
+pub mod airflow;
 pub mod clickhouse;
+pub mod connect;
 pub mod docker;
 pub mod http;
 pub mod postgres;
+pub mod superset;
+pub mod webdriver;

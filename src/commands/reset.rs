@@ -9,7 +9,7 @@ use crate::compose::Stack;
 use crate::compose::args::Action;
 use crate::context::Ctx;
 use crate::error::{Error, Exit, Result};
-use crate::output::{Report, Styles};
+use crate::output::{Output, Report, Styles};
 
 #[derive(Debug, Args)]
 pub struct ResetArgs {
@@ -44,7 +44,7 @@ pub async fn run(args: ResetArgs, ctx: &Ctx) -> Result<Exit> {
     let project = &stack.project.name;
     let volumes = stack.engine.project_volumes(project).await?;
     if !args.yes {
-        confirm(project, &volumes).await?;
+        confirm(&ctx.out, project, &volumes)?;
     }
     let progress = ctx.out.progress(format!("{} down --volumes", compose.cli.display));
     match compose.run(&Action::DownWithVolumes, Some(&progress)).await {
@@ -65,29 +65,27 @@ pub async fn run(args: ResetArgs, ctx: &Ctx) -> Result<Exit> {
     Ok(ctx.out.report(&ResetReport { project: project.clone(), removed_volumes: volumes }))
 }
 
-/// Asks on the terminal. Without one (a script, CI) there is nobody to ask: `--yes` is required.
-async fn confirm(project: &str, volumes: &[String]) -> Result<()> {
-    if !std::io::stdin().is_terminal() {
+/// Asks on the terminal. Without one (a script, CI, `--json`) there is nobody to ask: that is an
+/// error saying to pass `--yes`, not a silent "no".
+fn confirm(out: &Output, project: &str, volumes: &[String]) -> Result<()> {
+    let no_terminal = if !std::io::stdin().is_terminal() {
+        Some("stdin is not a terminal")
+    } else if !std::io::stderr().is_terminal() {
+        Some("stderr is not a terminal")
+    } else if out.json {
+        Some("--json output is for scripts")
+    } else {
+        None
+    };
+    if let Some(why) = no_terminal {
         return Err(Error::usage(format!(
-            "`olmisctl reset` deletes every volume of compose project `{project}` and asks first, but stdin is not a terminal"
+            "`olmisctl reset` deletes every volume of compose project `{project}` and asks first, but {why}"
         ))
         .with_hint("pass --yes to confirm from a script"));
     }
     let what = if volumes.is_empty() { "(no volumes yet)".to_string() } else { volumes.join(", ") };
-    eprint!(
-        "This stops compose project `{project}` and deletes its volumes: {what}.\nAll platform data in them is lost. Delete? [y/N] "
+    let question = format!(
+        "This stops compose project `{project}` and deletes its volumes: {what}.\nAll platform data in them is lost. Delete?"
     );
-    // Blocking read on its own thread, so Ctrl-C still ends the program.
-    let answer = tokio::task::spawn_blocking(|| {
-        let mut line = String::new();
-        std::io::stdin().read_line(&mut line).map(|_| line)
-    })
-    .await
-    .map_err(|e| Error::usage(format!("cannot read the answer: {e}")))?
-    .map_err(|e| Error::usage(format!("cannot read the answer: {e}")))?;
-    if matches!(answer.trim().to_lowercase().as_str(), "y" | "yes") {
-        Ok(())
-    } else {
-        Err(Error::Failed("reset cancelled: nothing was deleted".into()))
-    }
+    if out.confirm(&question) { Ok(()) } else { Err(Error::Failed("reset cancelled: nothing was deleted".into())) }
 }
