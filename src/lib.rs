@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clickhouse;
 pub mod clients;
 pub mod commands;
+pub mod compose;
 pub mod context;
 pub mod demo;
 pub mod envfile;
