@@ -7,13 +7,17 @@ pub mod airflow;
 pub mod cdc;
 pub mod checks;
 pub mod cli;
+pub mod clickhouse;
 pub mod clients;
 pub mod commands;
+pub mod compose;
 pub mod context;
 pub mod dbt;
+pub mod demo;
 pub mod envfile;
 pub mod error;
 pub mod output;
+pub mod packages;
 pub mod settings;
 pub mod superset;
 
