@@ -716,12 +716,18 @@ fn git_packages_are_installed_at_their_pinned_revision() {
     p.extensions.clear();
     let url = format!("file://{}", repo.path().display());
 
-    let output = run(p.olmisctl().env("ANALYTICS_CORE_GIT_URL", &url).env("ANALYTICS_CORE_GIT_REF", "v1").args([
-        "--json",
-        "dbt-build",
-        "--select",
-        "+stg_requisitions",
-    ]));
+    let git_mode = || {
+        let mut cmd = p.olmisctl();
+        cmd.env("ANALYTICS_CORE_GIT_URL", &url).env("ANALYTICS_CORE_GIT_REF", "v1");
+        cmd
+    };
+
+    // Like every command, dbt-build reads the packages `packages fetch` checked out.
+    let output = run(git_mode().args(["dbt-build"]));
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("packages fetch"), "{}", stderr(&output));
+    assert_ok(&run(git_mode().args(["packages", "fetch"])));
+    let output = run(git_mode().args(["--json", "dbt-build", "--select", "+stg_requisitions"]));
     assert_ok(&output);
     let summary = json(&output);
     assert_eq!(summary["nodes"]["built"], 2, "cdc_requisitions and stg_requisitions: {summary:#}");

@@ -58,7 +58,7 @@ pub fn freshness_selector(selector: &str) -> String {
 /// The platform's dbt vars (see dbt/dbt_project.yml) from the configuration, as JSON.
 pub fn dbt_vars(settings: &Settings) -> String {
     let mut vars = serde_json::json!({
-        "olmis_raw_database": settings.clickhouse.raw_database,
+        "olmis_raw_database": settings.dbt.raw_database,
         "olmis_source_database": settings.source.db,
         "olmis_source_collection": SOURCE_COLLECTION,
         "olmis_freshness_max_age_minutes": settings.dbt.freshness_max_age_minutes,
@@ -124,7 +124,7 @@ pub fn environment(
         ("OLMIS_DBT_CLICKHOUSE_PORT".to_string(), port.to_string()),
         ("OLMIS_DBT_CLICKHOUSE_SECURE".to_string(), if secure { "True" } else { "False" }.to_string()),
         ("CLICKHOUSE_USER".to_string(), settings.clickhouse.user.clone()),
-        ("CLICKHOUSE_CURATED_DATABASE".to_string(), settings.clickhouse.curated_database.clone()),
+        ("DBT_CURATED_DATABASE".to_string(), settings.dbt.curated_database.clone()),
     ];
     if !user_indirect_selection {
         set.push(("DBT_INDIRECT_SELECTION".to_string(), "cautious".to_string()));

@@ -3,9 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
 use crate::error::{Error, Result};
+use crate::packages::{self, Origin};
 use crate::settings::Settings;
 
 /// The runner project's folder inside the olmisctl project directory.
@@ -60,54 +59,50 @@ impl Runner {
         self.dir.join("packages.yml")
     }
 
-    pub fn package_lock(&self) -> PathBuf {
-        self.dir.join("package-lock.yml")
+    /// Where `dbt deps` installs a package (a link, for a local one).
+    pub fn installed(&self, project_name: &str) -> PathBuf {
+        self.dir.join("dbt_packages").join(project_name)
     }
 }
 
-/// The dbt projects of the configured packages: the core first, then the extensions in configured
-/// order (Git ones, then local ones). Local packages without a `dbt/` folder contribute no models
-/// and are skipped; a local core without one is an error.
-///
-/// This reads the package settings directly. When the packages module (package resolution shared
-/// by every command) lands, this is the one function to switch over to it.
-pub fn configured_packages(settings: &Settings) -> Result<Vec<PackageSource>> {
-    let p = &settings.packages;
-    let mut sources = Vec::new();
-    match &p.core_git {
-        Some(git) => sources.push(git_source("ANALYTICS_CORE_GIT_URL", &git.url, git.reference.as_deref())?),
-        None => {
-            let dbt_dir = p.core_path.join("dbt");
-            if !dbt_dir.join("dbt_project.yml").is_file() {
-                return Err(Error::file(&dbt_dir, "has no dbt project (dbt_project.yml) for the core package")
-                    .with_hint("set ANALYTICS_CORE_PATH to a package folder with a dbt/ project"));
-            }
-            sources.push(PackageSource::Local(dbt_dir));
-        }
+/// A configured package's dbt project: where dbt gets it, and its project name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbtPackage {
+    pub source: PackageSource,
+    pub project_name: String,
+}
+
+/// The dbt projects of the configured packages (resolved like every command does, see
+/// [`crate::packages::resolve`]): the core first, then the extensions in configured order.
+/// Packages without a dbt project contribute no models and are left out; a core without one is an
+/// error. A local package's project is linked from its folder; a Git package's is cloned by
+/// `dbt deps` at the configured ref (so pin a tag or a commit: `packages fetch` and `dbt deps`
+/// each resolve it).
+pub fn configured_packages(settings: &Settings) -> Result<Vec<DbtPackage>> {
+    let set = packages::resolve(settings)?;
+    if set.core.dbt.is_none() {
+        return Err(Error::file(set.core.root.join("dbt"), "does not exist: the core package has no dbt project")
+            .with_hint("a core package keeps its dbt project (dbt_project.yml, models/) in dbt/"));
     }
-    for git in &p.extension_git {
-        sources.push(git_source("ANALYTICS_EXTENSION_GIT_URLS", &git.url, git.reference.as_deref())?);
-    }
-    for path in &p.extension_paths {
-        if !path.is_dir() {
-            return Err(Error::file(path, "does not exist (listed in ANALYTICS_EXTENSIONS_PATHS)")
-                .with_hint("fix the path, or remove it from ANALYTICS_EXTENSIONS_PATHS"));
-        }
-        let dbt_dir = path.join("dbt");
-        if dbt_dir.join("dbt_project.yml").is_file() {
-            sources.push(PackageSource::Local(dbt_dir));
-        }
-    }
-    Ok(sources)
+    set.iter()
+        .filter_map(|package| package.dbt.as_ref().map(|dbt| (package, dbt)))
+        .map(|(package, dbt)| {
+            let source = match &package.origin {
+                Origin::Local => PackageSource::Local(dbt.dir.clone()),
+                Origin::Git { url, reference } => git_source(url, reference.as_deref())?,
+            };
+            Ok(DbtPackage { source, project_name: dbt.name.clone() })
+        })
+        .collect()
 }
 
 /// A Git package. Credentials never go into packages.yml: GIT_TOKEN reaches git through dbt's
 /// environment instead (see `invocation::environment`).
-fn git_source(var: &str, url: &str, revision: Option<&str>) -> Result<PackageSource> {
+fn git_source(url: &str, revision: Option<&str>) -> Result<PackageSource> {
     let has_credentials = url::Url::parse(url).is_ok_and(|u| !u.username().is_empty() || u.password().is_some());
     if has_credentials {
         return Err(Error::Config {
-            var: var.to_string(),
+            var: "ANALYTICS_CORE_GIT_URL / ANALYTICS_EXTENSION_GIT_URLS".to_string(),
             value: None,
             expected: "a Git URL without a user name or password in it".to_string(),
             hint: Some("remove the credentials from the URL and set GIT_TOKEN instead".to_string()),
@@ -118,15 +113,15 @@ fn git_source(var: &str, url: &str, revision: Option<&str>) -> Result<PackageSou
 
 /// `packages.yml` for the runner project. Strings are JSON-quoted, which YAML reads as
 /// double-quoted scalars, so any path or URL survives.
-pub fn render_packages_yml(sources: &[PackageSource]) -> String {
+pub fn render_packages_yml(packages: &[DbtPackage]) -> String {
     let quote = |s: &str| serde_json::Value::String(s.to_string()).to_string();
     let mut out = String::from(
         "# Written by `olmisctl dbt-build` / `dbt-test` from the configured analytics packages\n\
          # (ANALYTICS_CORE_*, ANALYTICS_EXTENSION*). Edits here are overwritten.\n\
          packages:\n",
     );
-    for source in sources {
-        match source {
+    for package in packages {
+        match &package.source {
             PackageSource::Local(path) => {
                 out.push_str(&format!("  - local: {}\n", quote(&path.to_string_lossy())));
             }
@@ -153,59 +148,33 @@ pub fn write_if_changed(path: &Path, content: &str) -> Result<bool> {
     Ok(true)
 }
 
-#[derive(Debug, Deserialize)]
-struct Lock {
-    #[serde(default)]
-    packages: Vec<LockEntry>,
-}
-
-#[derive(Debug, Deserialize)]
-struct LockEntry {
-    local: Option<String>,
-    git: Option<String>,
-    name: Option<String>,
-}
-
-/// The dbt project name of each configured package, in the same order, from the
-/// `package-lock.yml` that `dbt deps` wrote (it records every package's name).
-pub fn project_names(lock_text: &str, lock_path: &Path, sources: &[PackageSource]) -> Result<Vec<String>> {
-    let lock: Lock = serde_saphyr::from_str(lock_text)
-        .map_err(|e| Error::file(lock_path, format!("is not a dbt package lock file: {e}")))?;
-    sources
-        .iter()
-        .map(|source| {
-            let entry = lock.packages.iter().find(|entry| match source {
-                PackageSource::Local(path) => entry.local.as_deref() == Some(path.to_string_lossy().as_ref()),
-                PackageSource::Git { url, .. } => entry.git.as_deref() == Some(url.as_str()),
-            });
-            entry.and_then(|e| e.name.clone()).ok_or_else(|| {
-                Error::file(lock_path, format!("has no installed package for {}", source.label()))
-                    .with_hint("run `olmisctl dbt-build` again; if it persists, delete package-lock.yml")
-            })
-        })
-        .collect()
-}
-
 /// The default selector: every configured package's own resources.
-pub fn default_selector(project_names: &[String]) -> String {
-    project_names.iter().map(|name| format!("package:{name}")).collect::<Vec<_>>().join(" ")
+pub fn default_selector(packages: &[DbtPackage]) -> String {
+    packages.iter().map(|p| format!("package:{}", p.project_name)).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn sources() -> Vec<PackageSource> {
+    fn packages() -> Vec<DbtPackage> {
+        let package = |source, name: &str| DbtPackage { source, project_name: name.to_string() };
         vec![
-            PackageSource::Local(PathBuf::from("/p/examples/olmis-analytics-core/dbt")),
-            PackageSource::Git { url: "https://git.example.org/mw.git".into(), revision: Some("v1.2.0".into()) },
-            PackageSource::Git { url: "file:///srv/x \"y\".git".into(), revision: None },
+            package(
+                PackageSource::Local(PathBuf::from("/p/examples/olmis-analytics-core/dbt")),
+                "olmis_analytics_core",
+            ),
+            package(
+                PackageSource::Git { url: "https://git.example.org/mw.git".into(), revision: Some("v1.2.0".into()) },
+                "olmis_analytics_malawi",
+            ),
+            package(PackageSource::Git { url: "file:///srv/x \"y\".git".into(), revision: None }, "other"),
         ]
     }
 
     #[test]
     fn packages_yml_names_local_and_git_packages() {
-        let text = render_packages_yml(&sources());
+        let text = render_packages_yml(&packages());
         insta::assert_snapshot!(text, @r#"
         # Written by `olmisctl dbt-build` / `dbt-test` from the configured analytics packages
         # (ANALYTICS_CORE_*, ANALYTICS_EXTENSION*). Edits here are overwritten.
@@ -223,31 +192,15 @@ mod tests {
     }
 
     #[test]
-    fn project_names_come_from_the_lock_in_configured_order() {
-        let lock = r#"
-packages:
-  - git: file:///srv/x "y".git
-    name: olmis_analytics_other
-    revision: abc
-  - local: /p/examples/olmis-analytics-core/dbt
-    name: olmis_analytics_core
-  - git: https://git.example.org/mw.git
-    revision: 0123456789abcdef
-    name: olmis_analytics_malawi
-sha1_hash: 520b
-"#;
-        let names = project_names(lock, Path::new("package-lock.yml"), &sources()).unwrap();
-        assert_eq!(names, ["olmis_analytics_core", "olmis_analytics_malawi", "olmis_analytics_other"]);
-        assert_eq!(default_selector(&names[..2]), "package:olmis_analytics_core package:olmis_analytics_malawi");
-        let err = project_names("packages: []\n", Path::new("package-lock.yml"), &sources()).unwrap_err();
-        assert!(err.to_string().contains("no installed package for /p/examples"), "{err}");
+    fn the_default_selector_is_every_configured_package() {
+        assert_eq!(default_selector(&packages()[..2]), "package:olmis_analytics_core package:olmis_analytics_malawi");
     }
 
     #[test]
     fn git_urls_with_credentials_are_refused() {
-        let err = git_source("ANALYTICS_CORE_GIT_URL", "https://me:tok@git.example.org/c.git", None).unwrap_err();
+        let err = git_source("https://me:tok@git.example.org/c.git", None).unwrap_err();
         assert!(!err.to_string().contains("tok"), "{err}");
         assert!(err.hint().unwrap().contains("GIT_TOKEN"));
-        assert!(git_source("ANALYTICS_CORE_GIT_URL", "https://git.example.org/c.git", None).is_ok());
+        assert!(git_source("https://git.example.org/c.git", None).is_ok());
     }
 }

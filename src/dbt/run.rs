@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::invocation::{self, Step};
 use super::process::{self, Finished};
-use super::project::{self, PackageSource, Runner};
+use super::project::{self, DbtPackage, PackageSource, Runner};
 use super::results::{self, FreshnessResults, Manifest, RunResults};
 use super::source_collection::SourceConnection;
 use crate::clients::clickhouse::ClickHouse;
@@ -48,27 +48,20 @@ pub async fn run(ctx: &Ctx, goal: Goal, select: Option<String>) -> Result<Exit> 
         }
     };
 
-    let names = match installed(&runner, &packages).filter(|_| !changed) {
-        Some(names) => {
-            ctx.out.info("dbt deps: the packages are installed and unchanged");
-            names
+    if !changed && installed(&runner, &packages) {
+        ctx.out.info("dbt deps: the packages are installed and unchanged");
+    } else {
+        let deps = run_step(Step::Deps, String::new()).await?;
+        if deps.code != Some(0) {
+            return Err(Error::service(
+                process::SERVICE,
+                format!("dbt deps could not install the packages:\n{}", deps.tail_text()),
+            )
+            .with_hint(format!("check the packages in {}", runner.packages_yml().display())));
         }
-        None => {
-            let deps = run_step(Step::Deps, String::new()).await?;
-            if deps.code != Some(0) {
-                return Err(Error::service(
-                    process::SERVICE,
-                    format!("dbt deps could not install the packages:\n{}", deps.tail_text()),
-                )
-                .with_hint(format!("check the packages in {}", runner.packages_yml().display())));
-            }
-            let lock_path = runner.package_lock();
-            let lock = std::fs::read_to_string(&lock_path)
-                .map_err(|e| Error::file(&lock_path, format!("cannot read: {e}")))?;
-            project::project_names(&lock, &lock_path, &packages)?
-        }
-    };
-    let selector = select.or_else(|| settings.dbt.select.clone()).unwrap_or_else(|| project::default_selector(&names));
+    }
+    let selector =
+        select.or_else(|| settings.dbt.select.clone()).unwrap_or_else(|| project::default_selector(&packages));
 
     let sources_json = fresh_artifact(&runner.target_dir.join("sources.json"))?;
     let checked = run_step(Step::Freshness, invocation::freshness_selector(&selector)).await?;
@@ -97,19 +90,13 @@ pub async fn run(ctx: &Ctx, goal: Goal, select: Option<String>) -> Result<Exit> 
     Ok(ctx.out.report(&summary))
 }
 
-/// The installed packages' project names when `dbt deps` has nothing to do: only local packages
-/// (dbt links them, so their content is always current) that are all installed. Git packages are
-/// fetched again every time: a branch may have moved.
-fn installed(runner: &Runner, packages: &[PackageSource]) -> Option<Vec<String>> {
-    if packages.iter().any(|p| matches!(p, PackageSource::Git { .. })) {
-        return None;
-    }
-    let lock_path = runner.package_lock();
-    let names = project::project_names(&std::fs::read_to_string(&lock_path).ok()?, &lock_path, packages).ok()?;
-    names
-        .iter()
-        .all(|name| runner.dir.join("dbt_packages").join(name).join("dbt_project.yml").is_file())
-        .then_some(names)
+/// Whether `dbt deps` has nothing to do: only local packages (dbt links them, so their content is
+/// always current), all installed. Git packages are fetched again every time: a branch may move.
+fn installed(runner: &Runner, packages: &[DbtPackage]) -> bool {
+    packages.iter().all(|p| {
+        matches!(p.source, PackageSource::Local(_))
+            && runner.installed(&p.project_name).join("dbt_project.yml").is_file()
+    })
 }
 
 /// Removes an artifact left by an earlier run, so what is read afterwards is this run's.
@@ -135,7 +122,7 @@ fn stopped(step: Step, finished: &Finished, runner: &Runner) -> Error {
 /// A file of a dbt package (through the runner's `dbt_packages/`, resolving the link `dbt deps`
 /// makes to a local package), or of the runner project itself.
 fn package_file(runner: &Runner, package: &str, path: &str) -> PathBuf {
-    let installed = runner.dir.join("dbt_packages").join(package);
+    let installed = runner.installed(package);
     let full = if !package.is_empty() && installed.is_dir() { installed.join(path) } else { runner.dir.join(path) };
     full.canonicalize().unwrap_or(full)
 }

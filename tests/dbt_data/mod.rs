@@ -137,7 +137,7 @@ impl Platform {
             as_of: "2024-12-31",
             next_lsn: Cell::new(1_000),
         };
-        create_raw_tables_until_clickhouse_init_lands(&platform.raw);
+        create_raw_tables(&platform.raw);
         for (table, _) in TABLES {
             platform.emit(table, "r", "true");
         }
@@ -148,8 +148,8 @@ impl Platform {
     pub fn olmisctl(&self) -> Command {
         let mut cmd = stack().olmisctl(self.project.path());
         let extensions: Vec<String> = self.extensions.iter().map(|p| p.display().to_string()).collect();
-        cmd.env("CLICKHOUSE_RAW_DATABASE", &self.raw)
-            .env("CLICKHOUSE_CURATED_DATABASE", &self.curated)
+        cmd.env("DBT_RAW_DATABASE", &self.raw)
+            .env("DBT_CURATED_DATABASE", &self.curated)
             .env("SOURCE_PG_DB", &self.source_db)
             .env("ANALYTICS_CORE_PATH", &self.core)
             .env("ANALYTICS_EXTENSIONS_PATHS", extensions.join(","))
@@ -214,14 +214,17 @@ impl Platform {
             (None, "r") => first_lsn.to_string(),
             (None, _) => format!("{first_lsn} + row_number() OVER ()"),
         };
+        let key_pairs: Vec<String> = key_of(table).iter().map(|k| format!("'{k}', t.{k}")).collect();
         let events = self.psql(&format!(
             "SELECT json_build_object(
                  'kafka_topic', 'openlmis.{table}', 'kafka_partition', 0,
-                 'kafka_offset', {offset} + row_number() OVER () - 1, 'kafka_key', '',
+                 'kafka_offset', {offset} + row_number() OVER () - 1,
+                 'kafka_key', json_build_object({})::text,
                  'kafka_ts', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS'),
                  'op', '{op}', 'source_ts_ms', (extract(epoch FROM now()) * 1000)::bigint,
                  'lsn', {lsn_sql}, 'origin', '{origin}', 'before', {before}, 'after', {after})
-             FROM {table} t WHERE {filter}"
+             FROM {table} t WHERE {filter}",
+            key_pairs.join(", ")
         ));
         let count = events.lines().count() as u64;
         if lsn.is_none() {
@@ -272,21 +275,31 @@ pub fn copy_dir(from: &Path, to: &Path, skip: &[&str]) {
     }
 }
 
-/// The raw landing tables as the BRIEF's contract defines them (`raw.events_<schema>_<table>`),
-/// created directly. `olmisctl clickhouse-init` creates them in the product; it is being written
-/// in parallel (branch clickhouse): switch to it once it lands and can target a database name.
-pub fn create_raw_tables_until_clickhouse_init_lands(database: &str) {
+/// The raw event tables exactly as `olmisctl clickhouse-init` defines them (its `--print-sql`),
+/// created in a database of this test's own: clickhouse-init always builds the shared `raw`
+/// database, where the tables (`events_<schema>_<table>`) of tests capturing the same source tables
+/// would collide. The Kafka consumers and views are left out: the events come from [`Platform`].
+pub fn create_raw_tables(database: &str) {
     let s = stack();
+    let allowlist: Vec<&str> = TABLES.iter().map(|(table, _)| *table).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let output = s
+        .olmisctl(dir.path())
+        .env("SOURCE_PG_TABLE_ALLOWLIST", allowlist.join(","))
+        .args(["clickhouse-init", "--print-sql"])
+        .output()
+        .unwrap();
+    let sql = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "clickhouse-init --print-sql: {}", String::from_utf8_lossy(&output.stderr));
     s.clickhouse(&format!("CREATE DATABASE IF NOT EXISTS {database}"));
-    for (table, _) in TABLES {
-        s.clickhouse(&format!(
-            "CREATE TABLE IF NOT EXISTS {database}.events_{} (
-                kafka_topic LowCardinality(String), kafka_partition Int32, kafka_offset Int64, kafka_key String,
-                kafka_ts DateTime64(3), op LowCardinality(String), source_ts_ms Int64, lsn UInt64,
-                origin LowCardinality(String), before String, after String,
-                ingested_at DateTime64(3) DEFAULT now64(3)
-            ) ENGINE = MergeTree ORDER BY (kafka_partition, kafka_offset)",
-            table.replace('.', "_")
-        ));
+    let mut created = 0;
+    for statement in sql.split(";\n") {
+        let body: Vec<&str> = statement.lines().filter(|l| !l.trim_start().starts_with("--")).collect();
+        let body = body.join("\n");
+        if body.trim_start().starts_with("CREATE TABLE IF NOT EXISTS raw.events_") {
+            s.clickhouse(&body.replacen("raw.events_", &format!("{database}.events_"), 1));
+            created += 1;
+        }
     }
+    assert_eq!(created, TABLES.len(), "clickhouse-init defines an events table per source table:\n{sql}");
 }
