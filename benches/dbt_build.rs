@@ -1,13 +1,13 @@
-//! Benchmark: `olmisctl dbt-build` of the core package, full and incremental, at the OpenLMIS demo
-//! data's size and at ten times that, against the test stack (tests/stack/stack.sh up).
+//! Benchmark: `olmisctl dbt-build` of the core package, full and incremental, on the demo data
+//! (`olmisctl demo seed`) at scale 1 and 10, against the test stack (tests/stack/stack.sh up).
 //!
 //!     cargo bench --bench dbt_build            # scale factors 1 and 10
 //!     cargo bench --bench dbt_build -- 10      # one factor
 //!
-//! Per factor: generate the source and its raw snapshot events, a first (full) build, a build with
-//! no new events, then about 1% of stock movements and 10% of requisitions changed (updates,
-//! inserts, deletes as CDC events) and an incremental build. Wall time includes dbt's start-up
-//! (deps is skipped once installed); "dbt" is dbt's own run time from the summary.
+//! Per scale: seed the source and land its rows as raw snapshot events, a first (full) build, a
+//! build with no new events, then about 1% of stock movements and 10% of requisitions changed
+//! (updates, inserts, deletes as CDC events), an incremental build, and a --full-refresh. Wall time
+//! includes dbt's start-up (deps is skipped once installed); "dbt" is dbt's own run time.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -16,7 +16,7 @@ mod dbt_data;
 
 use std::time::Instant;
 
-use dbt_data::{Platform, Sizes};
+use dbt_data::{Platform, Source};
 
 fn main() {
     let mut factors: Vec<u32> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
@@ -26,17 +26,10 @@ fn main() {
     println!("{:>6}  {:<34} {:>9} {:>9}", "scale", "phase", "wall s", "dbt s");
     for factor in factors {
         let started = Instant::now();
-        let mut p = Platform::new("bench_dbt", Sizes::demo(factor));
+        let mut p = Platform::new("bench_dbt", Source::Demo { scale: factor });
         p.extensions.clear();
-        let line_items = p.psql("SELECT count(*) FROM stockmanagement.stock_card_line_items");
-        let facilities = p.psql("SELECT count(*) FROM referencedata.facilities");
-        let orderables = p.psql("SELECT count(*) FROM referencedata.orderables");
-        report(
-            factor,
-            &format!("setup ({facilities} fac, {orderables} orderables, {line_items} lines)"),
-            started.elapsed().as_secs_f64(),
-            None,
-        );
+        let events = p.raw_event_count();
+        report(factor, &format!("seed + {events} raw events"), started.elapsed().as_secs_f64(), None);
         build(&p, factor, "first build (full)", &["dbt-build"]);
         build(&p, factor, "rebuild, no new events", &["dbt-build"]);
         change(&p);
@@ -68,20 +61,22 @@ fn report(factor: u32, phase: &str, wall: f64, dbt: Option<f64>) {
 /// requisitions moved to APPROVED: each change followed by its CDC event.
 fn change(p: &Platform) {
     let lines = "stockmanagement.stock_card_line_items";
-    let picked = |n: u32| format!("olmis_test_pick('bench' || id, {n}) = 0");
-    p.psql(&format!("UPDATE {lines} SET quantity = quantity + 1 WHERE {}", picked(100)));
-    p.emit(lines, "u", &picked(100));
-    let deleted = "olmis_test_pick('bench-delete' || id, 500) = 0";
-    p.emit_deletes(lines, deleted);
+    // a stable pseudo-random 1 in n of the rows
+    let picked = |salt: &str, n: u32| format!("('x' || substr(md5('{salt}' || id), 1, 8))::bit(32)::int % {n} = 0");
+    p.psql(&format!("UPDATE {lines} SET quantity = quantity + 1 WHERE {}", picked("update", 100)));
+    p.emit(lines, "u", &picked("update", 100));
+    let deleted = picked("delete", 500);
+    p.emit_deletes(lines, &deleted);
     p.psql(&format!("DELETE FROM {lines} WHERE {deleted}"));
     p.psql(&format!(
         "INSERT INTO {lines} (id, stockcardid, origineventid, quantity, occurreddate, processeddate)
-         SELECT olmis_test_id('bench-new' || id), id, olmis_test_id('bench-event' || id), 7, DATE '2024-12-30', now()
+         SELECT md5('new' || id)::uuid, id, md5('event' || id)::uuid, 7, DATE '{}', now()
          FROM stockmanagement.stock_cards WHERE {}",
-        picked(100)
+        p.as_of,
+        picked("card", 100)
     ));
-    p.emit(lines, "c", "origineventid IN (SELECT olmis_test_id('bench-event' || id) FROM stockmanagement.stock_cards)");
-    let requisitions = format!("NOT emergency AND {}", picked(10));
+    p.emit(lines, "c", "origineventid IN (SELECT md5('event' || id)::uuid FROM stockmanagement.stock_cards)");
+    let requisitions = format!("NOT emergency AND {}", picked("approve", 10));
     p.psql(&format!("UPDATE requisition.requisitions SET status = 'APPROVED' WHERE {requisitions}"));
     p.emit("requisition.requisitions", "u", &requisitions);
 }

@@ -19,17 +19,6 @@ pub enum PackageSource {
     Git { url: String, revision: Option<String> },
 }
 
-impl PackageSource {
-    /// How the summary and errors name the package.
-    pub fn label(&self) -> String {
-        match self {
-            PackageSource::Local(path) => path.display().to_string(),
-            PackageSource::Git { url, revision: Some(rev) } => format!("{url}@{rev}"),
-            PackageSource::Git { url, revision: None } => url.clone(),
-        }
-    }
-}
-
 /// The runner project and where dbt writes its artifacts.
 #[derive(Debug, Clone)]
 pub struct Runner {

@@ -27,8 +27,6 @@ pub struct RunResults {
 #[derive(Debug, Deserialize)]
 pub struct Metadata {
     pub generated_at: String,
-    #[serde(default)]
-    pub invocation_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -32,6 +32,16 @@ pub const TABLES: &[(&str, &[&str])] = &[
     ("stockmanagement.stock_card_line_item_reasons", &["id"]),
 ];
 
+/// Where a platform's source data comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Source {
+    /// tests/fixtures/dbt/source_data.sql at these sizes: small, with ids and rules a test can
+    /// name (`olmis_test_id('card0')`), for changing the source on purpose.
+    Generated(Sizes),
+    /// `olmisctl demo seed --scale N`: the platform's own demo data.
+    Demo { scale: u32 },
+}
+
 /// How much source data to generate (see tests/fixtures/dbt/source_data.sql).
 #[derive(Debug, Clone, Copy)]
 pub struct Sizes {
@@ -62,24 +72,6 @@ impl Sizes {
         requisitions: 30,
         lines_per_requisition: 5,
     };
-
-    /// The OpenLMIS demo data's size and proportions (../shared/facts/openlmis-source.md): about
-    /// 2,700 facilities, 205 zones, 8 programs, 10,000 orderables, 434 periods, 26 requisitions
-    /// with 167 line items, 116 stock cards with 4,760 line items; `factor` multiplies the counts.
-    pub fn demo(factor: u32) -> Sizes {
-        Sizes {
-            facilities: 2_700 * factor,
-            districts: 28,
-            cities: 173 * factor,
-            programs: 8,
-            orderables: 10_000 * factor,
-            months: 325,
-            stock_cards: 116 * factor,
-            lines_per_card: 41,
-            requisitions: 26 * factor,
-            lines_per_requisition: 6,
-        }
-    }
 
     fn settings_sql(&self) -> String {
         [
@@ -114,18 +106,37 @@ pub struct Platform {
     pub project: tempfile::TempDir,
     pub core: PathBuf,
     pub extensions: Vec<PathBuf>,
-    pub as_of: &'static str,
+    /// The as-of date the marts are built for (DBT_AS_OF_DATE).
+    pub as_of: String,
     next_lsn: Cell<u64>,
 }
 
 impl Platform {
-    /// Generates the source data and lands every row as a snapshot event (op `r`, all at one
+    /// Fills a new source database and lands every row as a snapshot event (op `r`, all at one
     /// LSN, as Debezium's initial snapshot and the bootstrap import do).
-    pub fn new(prefix: &str, sizes: Sizes) -> Platform {
+    pub fn new(prefix: &str, source: Source) -> Platform {
         let s = stack();
         let source_db = s.create_database(prefix);
-        s.psql(&source_db, &format!("{}{}", fixture("source_schema.sql"), fixture("debezium.sql")));
-        s.psql(&source_db, &format!("{}{}", sizes.settings_sql(), fixture("source_data.sql")));
+        let as_of = match source {
+            Source::Generated(sizes) => {
+                s.psql(&source_db, &fixture("source_schema.sql"));
+                s.psql(&source_db, &format!("{}{}", sizes.settings_sql(), fixture("source_data.sql")));
+                "2024-12-31".to_string()
+            }
+            Source::Demo { scale } => {
+                let dir = tempfile::tempdir().unwrap();
+                let output = s
+                    .olmisctl(dir.path())
+                    .env("SOURCE_PG_DB", &source_db)
+                    .args(["demo", "seed", "--scale", &scale.to_string()])
+                    .output()
+                    .unwrap();
+                assert!(output.status.success(), "demo seed: {}", String::from_utf8_lossy(&output.stderr));
+                // the day of the demo's last stock movement: its marts are computed for then
+                s.psql(&source_db, "SELECT max(occurreddate) FROM stockmanagement.stock_card_line_items")
+            }
+        };
+        s.psql(&source_db, &fixture("debezium.sql"));
         let name = unique(prefix).to_lowercase();
         let platform = Platform {
             source_db,
@@ -134,7 +145,7 @@ impl Platform {
             project: runner_project_copy(),
             core: repo_path("examples/olmis-analytics-core"),
             extensions: vec![repo_path("examples/olmis-analytics-malawi")],
-            as_of: "2024-12-31",
+            as_of,
             next_lsn: Cell::new(1_000),
         };
         create_raw_tables(&platform.raw);
@@ -153,9 +164,15 @@ impl Platform {
             .env("SOURCE_PG_DB", &self.source_db)
             .env("ANALYTICS_CORE_PATH", &self.core)
             .env("ANALYTICS_EXTENSIONS_PATHS", extensions.join(","))
-            .env("DBT_AS_OF_DATE", self.as_of)
+            .env("DBT_AS_OF_DATE", &self.as_of)
             .timeout(std::time::Duration::from_secs(900));
         cmd
+    }
+
+    /// Events in the raw tables, all tables together.
+    pub fn raw_event_count(&self) -> u64 {
+        let sql = format!("SELECT sum(total_rows) FROM system.tables WHERE database = '{}'", self.raw);
+        stack().clickhouse(&sql).parse().unwrap_or(0)
     }
 
     pub fn psql(&self, sql: &str) -> String {
