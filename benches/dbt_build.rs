@@ -68,12 +68,15 @@ fn change(p: &Platform) {
     let deleted = picked("delete", 500);
     p.emit_deletes(lines, &deleted);
     p.psql(&format!("DELETE FROM {lines} WHERE {deleted}"));
+    // a stock event and its line per picked card (the demo source has the foreign key)
     p.psql(&format!(
-        "INSERT INTO {lines} (id, stockcardid, origineventid, quantity, occurreddate, processeddate)
-         SELECT md5('new' || id)::uuid, id, md5('event' || id)::uuid, 7, DATE '{}', now()
-         FROM stockmanagement.stock_cards WHERE {}",
-        p.as_of,
-        picked("card", 100)
+        "INSERT INTO stockmanagement.stock_events (id, facilityid, programid, processeddate)
+         SELECT md5('event' || id)::uuid, facilityid, programid, now() FROM stockmanagement.stock_cards WHERE {cards};
+         INSERT INTO {lines} (id, stockcardid, origineventid, quantity, occurreddate, processeddate)
+         SELECT md5('new' || id)::uuid, id, md5('event' || id)::uuid, 7, DATE '{as_of}', now()
+         FROM stockmanagement.stock_cards WHERE {cards}",
+        cards = picked("card", 100),
+        as_of = p.as_of,
     ));
     p.emit(lines, "c", "origineventid IN (SELECT md5('event' || id)::uuid FROM stockmanagement.stock_cards)");
     let requisitions = format!("NOT emergency AND {}", picked("approve", 10));
