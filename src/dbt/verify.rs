@@ -93,7 +93,7 @@ fn last_run(runner: &Runner) -> Check {
 }
 
 async fn mart_check(clickhouse: &ClickHouse, database: &str, mart: &str) -> Check {
-    let name = format!("mart {mart}");
+    let name = mart.to_string();
     let sql = format!("SELECT count() FROM `{database}`.`{mart}`");
     match clickhouse.try_raw(&format!("{sql}\nFORMAT TabSeparatedRaw")).await {
         Ok(Ok(body)) => match body.trim().parse::<u64>() {
