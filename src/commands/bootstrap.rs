@@ -4,6 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use crate::bootstrap::catalog;
+use crate::bootstrap::export::{self, ExportRequest};
+use crate::bootstrap::import::{self, DateRange, ImportRequest};
+use crate::clients::clickhouse::ClickHouse;
+use crate::clients::postgres;
 use crate::context::Ctx;
 use crate::error::{Exit, Result};
 
@@ -23,6 +28,9 @@ pub enum BootstrapAction {
         /// Directory to write the export into
         #[arg(long, default_value = "bootstrap")]
         to: PathBuf,
+        /// Rows per data file; an interrupted import resumes at the first file not fully imported
+        #[arg(long, default_value_t = 1_000_000, value_name = "N")]
+        chunk_rows: u64,
     },
     /// Load an export into ClickHouse's raw event tables as snapshot events
     Import {
@@ -50,10 +58,27 @@ pub enum BootstrapAction {
     },
 }
 
-pub async fn run(args: BootstrapArgs, _ctx: &Ctx) -> Result<Exit> {
+pub async fn run(args: BootstrapArgs, ctx: &Ctx) -> Result<Exit> {
     match args.action {
-        BootstrapAction::Export { .. } => super::not_implemented("bootstrap export"),
-        BootstrapAction::Import { .. } => super::not_implemented("bootstrap import"),
+        BootstrapAction::Export { tables, to, chunk_rows } => {
+            let tables = match tables {
+                Some(list) => catalog::parse_tables(&list)?,
+                None => {
+                    let s = &ctx.settings.source;
+                    let pg = postgres::connect(&ctx.settings).await?;
+                    catalog::captured_tables(&pg, &s.table_allowlist, &s.publication).await?
+                }
+            };
+            let report = export::export(&ctx.settings, &ctx.out, ExportRequest { tables, dir: to, chunk_rows }).await?;
+            Ok(ctx.out.report(&report))
+        }
+        BootstrapAction::Import { from, tables, since, until, date_column } => {
+            let range = DateRange::from_flags(date_column.as_deref(), since.as_deref(), until.as_deref())?;
+            let tables = tables.as_deref().map(catalog::parse_tables).transpose()?;
+            let ch = ClickHouse::new(&ctx.settings)?;
+            let report = import::import(&ch, &ctx.out, ImportRequest { dir: from, tables, range }).await?;
+            Ok(ctx.out.report(&report))
+        }
         BootstrapAction::RecoverSlot { .. } => super::not_implemented("bootstrap recover-slot"),
     }
 }
