@@ -100,7 +100,7 @@ SELECT a.attname::text,
 FROM pg_attribute a
 JOIN pg_type t ON t.oid = a.atttypid
 JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
-WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
+WHERE a.attrelid = $1::text::regclass AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum";
 
 const PRIMARY_KEY_SQL: &str = "
@@ -108,21 +108,14 @@ SELECT a.attname::text
 FROM pg_index i
 CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-WHERE i.indrelid = $1::regclass AND i.indisprimary
+WHERE i.indrelid = $1::text::regclass AND i.indisprimary
 ORDER BY k.ord";
 
 /// Reads one table's columns and primary key. A missing table or one without a primary key is a
 /// clear error: the current-state rule needs a key.
 pub async fn describe(client: &impl GenericClient, table: &TableName) -> Result<TableInfo> {
+    ensure_exists(client, table).await?;
     let qualified = quote_table(table);
-    let exists = client
-        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&qualified])
-        .await
-        .map_err(|e| query_error(&format!("looking up {table}"), &e))?;
-    if !exists.get::<_, bool>(0) {
-        return Err(Error::service(SERVICE, format!("table {table} does not exist in the source database"))
-            .with_hint("check --tables (or SOURCE_PG_TABLE_ALLOWLIST) and SOURCE_PG_DB"));
-    }
     let rows = client
         .query(COLUMNS_SQL, &[&qualified])
         .await
@@ -149,9 +142,28 @@ pub async fn describe(client: &impl GenericClient, table: &TableName) -> Result<
     Ok(TableInfo { table: table.to_string(), columns, primary_key })
 }
 
+/// A clear error for a table that isn't there (rather than PostgreSQL's "relation does not exist"
+/// from whatever statement meets it first).
+pub async fn ensure_exists(client: &impl GenericClient, table: &TableName) -> Result<()> {
+    let exists = client
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&quote_table(table)])
+        .await
+        .map_err(|e| query_error(&format!("looking up {table}"), &e))?;
+    if exists.get::<_, bool>(0) {
+        Ok(())
+    } else {
+        Err(Error::service(SERVICE, format!("table {table} does not exist in the source database"))
+            .with_hint("check --tables (or SOURCE_PG_TABLE_ALLOWLIST) and SOURCE_PG_DB"))
+    }
+}
+
 /// The tables a command works on by default: the allowlist, else the tables of the publication
 /// Debezium reads (without Debezium's own signal and heartbeat tables).
-pub async fn captured_tables(client: &impl GenericClient, allowlist: &[TableName], publication: &str) -> Result<Vec<TableName>> {
+pub async fn captured_tables(
+    client: &impl GenericClient,
+    allowlist: &[TableName],
+    publication: &str,
+) -> Result<Vec<TableName>> {
     if !allowlist.is_empty() {
         return Ok(allowlist.to_vec());
     }
@@ -163,8 +175,7 @@ pub async fn captured_tables(client: &impl GenericClient, allowlist: &[TableName
         )
         .await
         .map_err(|e| query_error("reading the publication's tables", &e))?;
-    let tables: Vec<TableName> =
-        rows.iter().map(|r| TableName { schema: r.get(0), table: r.get(1) }).collect();
+    let tables: Vec<TableName> = rows.iter().map(|r| TableName { schema: r.get(0), table: r.get(1) }).collect();
     if tables.is_empty() {
         return Err(Error::usage(format!(
             "no tables to work on: SOURCE_PG_TABLE_ALLOWLIST is empty and publication {publication:?} has no tables"

@@ -80,8 +80,10 @@ fn write_chunks(mut rx: mpsc::Receiver<Msg>, dir: &Path, folder: &str) -> Result
             Msg::EndChunk { rows } => {
                 if let Some(o) = open.take() {
                     let path = o.path;
-                    let mut writer =
-                        o.encoder.finish().map_err(|e| Error::file(&path, format!("cannot finish compression: {e}")))?;
+                    let mut writer = o
+                        .encoder
+                        .finish()
+                        .map_err(|e| Error::file(&path, format!("cannot finish compression: {e}")))?;
                     writer.flush().map_err(|e| Error::file(&path, format!("cannot write: {e}")))?;
                     let file = writer.into_inner().map_err(|e| Error::file(&path, format!("cannot write: {e}")))?;
                     file.sync_all().map_err(|e| Error::file(&path, format!("cannot sync: {e}")))?;

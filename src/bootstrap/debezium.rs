@@ -126,7 +126,8 @@ pub fn write_value(out: &mut Vec<u8>, encoding: Encoding, value: Option<&[u8]>) 
             out.push(b'"');
             let start = out.len();
             out.resize(start + base64::encoded_len(v.len(), true).unwrap_or(0), 0);
-            let written = base64::engine::general_purpose::STANDARD.encode_slice(v, &mut out[start..]).map_err(|_| bad())?;
+            let written =
+                base64::engine::general_purpose::STANDARD.encode_slice(v, &mut out[start..]).map_err(|_| bad())?;
             out.truncate(start + written);
             out.push(b'"');
         }
@@ -431,9 +432,7 @@ mod tests {
         assert_eq!(enc(Encoding::Int8, &9_000_000_000i64.to_be_bytes()), "9000000000");
         assert_eq!(enc(Encoding::Int8, &i64::MIN.to_be_bytes()), "-9223372036854775808");
         assert_eq!(enc(Encoding::Oid, &4_000_000_000u32.to_be_bytes()), "4000000000");
-        let uuid = [
-            0xa0, 0xee, 0xbc, 0x99, 0x9c, 0x0b, 0x4e, 0xf8, 0xbb, 0x6d, 0x6b, 0xb9, 0xbd, 0x38, 0x0a, 0x11,
-        ];
+        let uuid = [0xa0, 0xee, 0xbc, 0x99, 0x9c, 0x0b, 0x4e, 0xf8, 0xbb, 0x6d, 0x6b, 0xb9, 0xbd, 0x38, 0x0a, 0x11];
         assert_eq!(enc(Encoding::Uuid, &uuid), r#""a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11""#);
         assert_eq!(enc(Encoding::Bytea, &[0xde, 0xad, 0xbe, 0xef]), r#""3q2+7w==""#);
         assert_eq!(enc(Encoding::Text, b"x  "), r#""x  ""#);
@@ -526,7 +525,8 @@ mod tests {
     #[test]
     fn malformed_values_are_errors_not_panics() {
         let mut out = Vec::new();
-        for e in [Encoding::Int4, Encoding::Uuid, Encoding::Date, Encoding::Bool, Encoding::Jsonb, Encoding::Timestamp] {
+        for e in [Encoding::Int4, Encoding::Uuid, Encoding::Date, Encoding::Bool, Encoding::Jsonb, Encoding::Timestamp]
+        {
             assert!(write_value(&mut out, e, Some(&[9, 2, 3])).is_err(), "{e:?}");
         }
         write_value(&mut out, Encoding::Uuid, None).unwrap();

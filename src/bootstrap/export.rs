@@ -269,10 +269,12 @@ impl Target {
         if self.dir.exists() {
             let old = self.partial.with_extension("old");
             std::fs::rename(&self.dir, &old).map_err(|e| Error::file(&self.dir, format!("cannot replace: {e}")))?;
-            std::fs::rename(&self.partial, &self.dir).map_err(|e| Error::file(&self.dir, format!("cannot write: {e}")))?;
+            std::fs::rename(&self.partial, &self.dir)
+                .map_err(|e| Error::file(&self.dir, format!("cannot write: {e}")))?;
             let _ = std::fs::remove_dir_all(&old);
         } else {
-            std::fs::rename(&self.partial, &self.dir).map_err(|e| Error::file(&self.dir, format!("cannot write: {e}")))?;
+            std::fs::rename(&self.partial, &self.dir)
+                .map_err(|e| Error::file(&self.dir, format!("cannot write: {e}")))?;
         }
         Ok(())
     }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catalog::TableInfo;
 use super::debezium::Encoding;
-use super::manifest::{Chunk, ExportedTable, Manifest};
+use super::manifest::{Chunk, ExportedTable, Manifest, Snapshot};
 use super::progress::{Throughput, count};
 use super::raw_events::{self as sql, DateFilter};
 use crate::clients::clickhouse::{ClickHouse, SERVICE};
@@ -210,7 +210,8 @@ fn select_tables<'m>(manifest: &'m Manifest, wanted: Option<&[TableName]>) -> Re
 }
 
 fn table_name(info: &TableInfo) -> Result<TableName> {
-    TableName::parse(&info.table).ok_or_else(|| Error::usage(format!("the manifest names an invalid table {:?}", info.table)))
+    TableName::parse(&info.table)
+        .ok_or_else(|| Error::usage(format!("the manifest names an invalid table {:?}", info.table)))
 }
 
 #[derive(Deserialize)]
@@ -237,8 +238,11 @@ async fn import_table(
     match import_chunks(ch, manifest, dir, exported, filter, &done, &progress, started).await {
         Ok(mut result) => {
             result.seconds = started.elapsed().as_secs_f64();
-            let mut outcome =
-                format!("{} rows ({})", count(result.rows_imported), Throughput::rate(result.rows_imported, result.seconds));
+            let mut outcome = format!(
+                "{} rows ({})",
+                count(result.rows_imported),
+                Throughput::rate(result.rows_imported, result.seconds)
+            );
             if result.chunks_already_imported > 0 {
                 outcome.push_str(&format!(
                     ", {} of {} chunks already in",
@@ -315,19 +319,25 @@ async fn import_chunks(
     Ok(result)
 }
 
-async fn implied_deletes(ch: &ClickHouse, info: &TableInfo, table: &TableName, snapshot: &super::manifest::Snapshot) -> Result<u64> {
+/// Writes the deletes the snapshot implies and returns how many were new.
+async fn implied_deletes(ch: &ClickHouse, info: &TableInfo, table: &TableName, snapshot: &Snapshot) -> Result<u64> {
     let events = sql::events_table(table);
-    let older: u64 = ch.scalar(&format!("SELECT count() FROM {events} WHERE lsn < {}", snapshot.event_lsn)).await?.parse().unwrap_or(0);
-    if older > 0 {
-        ch.execute(&sql::insert_implied_deletes(info, table, snapshot)).await?;
+    let older: u64 = ch
+        .scalar(&format!("SELECT count() FROM {events} WHERE lsn < {}", snapshot.event_lsn))
+        .await?
+        .parse()
+        .unwrap_or(0);
+    if older == 0 {
+        return Ok(0);
     }
-    let deletes = ch
-        .scalar(&format!(
-            "SELECT count() FROM {events} WHERE origin = 'bootstrap' AND op = 'd' AND lsn = {}",
-            snapshot.event_lsn
-        ))
-        .await?;
-    Ok(deletes.parse().unwrap_or(0))
+    let count_deletes = format!(
+        "SELECT count() FROM {events} WHERE origin = 'bootstrap' AND op = 'd' AND lsn = {}",
+        snapshot.event_lsn
+    );
+    let before: u64 = ch.scalar(&count_deletes).await?.parse().unwrap_or(0);
+    ch.execute(&sql::insert_implied_deletes(info, table, snapshot)).await?;
+    let after: u64 = ch.scalar(&count_deletes).await?.parse().unwrap_or(0);
+    Ok(after.saturating_sub(before))
 }
 
 /// Streams one chunk file into ClickHouse, updating the progress line from the bytes sent.

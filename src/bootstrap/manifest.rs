@@ -82,8 +82,11 @@ impl Manifest {
             Error::file(&path, format!("cannot read: {e}")).with_hint(hint)
         })?;
         let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
-            Error::file(&path, format!("is not a valid export manifest: {e} (line {}, column {})", e.line(), e.column()))
-                .with_hint("re-run `olmisctl bootstrap export`; the manifest is written by it, not by hand")
+            Error::file(
+                &path,
+                format!("is not a valid export manifest: {e} (line {}, column {})", e.line(), e.column()),
+            )
+            .with_hint("re-run `olmisctl bootstrap export`; the manifest is written by it, not by hand")
         })?;
         if manifest.format != FORMAT {
             return Err(Error::file(
@@ -123,7 +126,10 @@ impl Manifest {
         let relative = Path::new(&chunk.file);
         let safe = relative.components().all(|c| matches!(c, std::path::Component::Normal(_)));
         if !safe {
-            return Err(Error::file(dir.join(FILE_NAME), format!("field `file`: {:?} is not inside the export", chunk.file)));
+            return Err(Error::file(
+                dir.join(FILE_NAME),
+                format!("field `file`: {:?} is not inside the export", chunk.file),
+            ));
         }
         Ok(dir.join(relative))
     }

@@ -16,9 +16,14 @@ use crate::settings::TableName;
 
 pub const DATABASE: &str = "raw";
 
-/// `raw.events_<schema>_<table>`, quoted.
+/// `raw.events_<schema>_<table>`, quoted for SQL.
 pub fn events_table(table: &TableName) -> String {
-    format!("{DATABASE}.`events_{}_{}`", table.schema, table.table)
+    format!("{DATABASE}.`{}`", events_table_name(table))
+}
+
+/// `events_<schema>_<table>`, the table's name inside the raw database.
+pub fn events_table_name(table: &TableName) -> String {
+    format!("events_{}_{}", table.schema, table.table)
 }
 
 /// A ClickHouse string literal.
@@ -209,7 +214,14 @@ pub fn ledger_entries(table: &TableName, event_lsn: u64) -> String {
     )
 }
 
-pub fn ledger_record(export_id: &str, table: &TableName, event_lsn: u64, chunk: u32, filter: &str, rows: u64) -> String {
+pub fn ledger_record(
+    export_id: &str,
+    table: &TableName,
+    event_lsn: u64,
+    chunk: u32,
+    filter: &str,
+    rows: u64,
+) -> String {
     format!(
         "INSERT INTO {LEDGER} (export_id, source_table, event_lsn, chunk, filter, rows) VALUES ({}, {}, {event_lsn}, {chunk}, {}, {rows})",
         literal(export_id),
@@ -235,13 +247,7 @@ mod tests {
     }
 
     fn snapshot() -> Snapshot {
-        Snapshot {
-            lsn: "0/10".into(),
-            event_lsn: 15,
-            time: String::new(),
-            time_ms: 1000,
-            consistency: "locked".into(),
-        }
+        Snapshot { lsn: "0/10".into(), event_lsn: 15, time: String::new(), time_ms: 1000, consistency: "locked".into() }
     }
 
     #[test]

@@ -108,7 +108,8 @@ impl Report for ReconcileReport {
                 Status::KeysDiffer => styles.fail.apply_to("same count, different keys").to_string(),
                 Status::Missing => styles.fail.apply_to("missing in ClickHouse").to_string(),
             };
-            let note = c.note.as_ref().map(|n| format!(" {}", styles.dim.apply_to(format!("({n})")))).unwrap_or_default();
+            let note =
+                c.note.as_ref().map(|n| format!(" {}", styles.dim.apply_to(format!("({n})")))).unwrap_or_default();
             out.push_str(&format!(
                 "{:width$}  {:>12}  {:>12}  {:>+9}  {result}{note}\n",
                 c.name,
@@ -227,12 +228,13 @@ pub async fn reconcile(pg: &impl GenericClient, ch: &ClickHouse, tables: &[Table
         let info = catalog::describe(pg, table).await?;
         let source = pg_side(pg, &info, table).await?;
         let events = sql::events_table(table);
+        let against = format!("{}.{}", sql::DATABASE, sql::events_table_name(table));
         let exists = ch.scalar(&format!("EXISTS TABLE {events}")).await? == "1";
         let mut c = if exists {
             let side = ch_side(ch, &sql::current_state_checksum(&info, table)).await?;
-            compare(table.to_string(), events, source, Some(side))
+            compare(table.to_string(), against, source, Some(side))
         } else {
-            let mut c = compare(table.to_string(), events, source, None);
+            let mut c = compare(table.to_string(), against, source, None);
             c.note = Some("run olmisctl clickhouse-init".into());
             c
         };

@@ -49,6 +49,9 @@ pub struct Snapshotted {
 
 pub async fn take(settings: &Settings, tables: &[TableName], out: &Output) -> Result<Snapshotted> {
     let control = postgres::connect(settings).await?;
+    for table in tables {
+        super::catalog::ensure_exists(&control, table).await?;
+    }
     let client = postgres::connect(settings).await?;
     let list = tables.iter().map(quote_table).collect::<Vec<_>>().join(", ");
     for attempt in 1..=LOCK_ATTEMPTS {
@@ -221,7 +224,10 @@ mod tests {
 
     #[test]
     fn events_sit_just_below_the_snapshot_position() {
-        let s = snapshot_of(Position { lsn: "0/22E2410".into(), lsn_number: 0x22E2410, time_ms: 1_709_296_496_789 }, "locked");
+        let s = snapshot_of(
+            Position { lsn: "0/22E2410".into(), lsn_number: 0x22E2410, time_ms: 1_709_296_496_789 },
+            "locked",
+        );
         assert_eq!(s.event_lsn, 0x22E240F);
         assert_eq!(s.time, "2024-03-01T12:34:56.789Z");
     }

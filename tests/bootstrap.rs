@@ -1,0 +1,393 @@
+//! `bootstrap export|import|recover-slot` and `reconcile` against the real stack: PostgreSQL,
+//! ClickHouse, and for slot recovery a PostgreSQL cluster of the test's own plus Kafka Connect with
+//! Debezium. Each test works in its own database with its own schema names, so its raw tables
+//! (`raw.events_<schema>_<table>`) are its own too.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command as StdCommand;
+
+use common::*;
+
+/// Creates `raw.events_<t>` for each table exactly as the BRIEF's raw-layer contract (and
+/// `clickhouse-init`'s template) defines it. Bootstrap tests don't need the Kafka landing, only the
+/// event tables.
+fn contract_raw_event_tables(tables: &[&str]) {
+    let s = stack();
+    s.clickhouse("CREATE DATABASE IF NOT EXISTS raw");
+    for t in tables {
+        let id = t.replace('.', "_");
+        s.clickhouse(&format!(
+            "CREATE TABLE IF NOT EXISTS raw.events_{id} (kafka_topic LowCardinality(String), kafka_partition Int32, \
+             kafka_offset Int64, kafka_key String, kafka_ts DateTime64(3), op LowCardinality(String), \
+             source_ts_ms Int64, lsn UInt64, origin LowCardinality(String), before String, after String, \
+             ingested_at DateTime64(3) DEFAULT now64(3)) ENGINE = MergeTree PARTITION BY toYYYYMM(ingested_at) \
+             ORDER BY (kafka_key, lsn, kafka_offset)"
+        ));
+    }
+}
+
+/// An OpenLMIS-shaped source in its own database: facilities (most column types Debezium
+/// encodes specially), orderables (composite key) and stock card line items (the big fact table).
+struct Source {
+    db: String,
+    ref_schema: String,
+    stock_schema: String,
+}
+
+impl Source {
+    fn new(prefix: &str, line_items: u32) -> Source {
+        let s = stack();
+        let db = s.create_database(prefix);
+        let tag = unique("s").to_lowercase();
+        let source = Source { db, ref_schema: format!("{tag}_ref"), stock_schema: format!("{tag}_stock") };
+        let (r, st) = (&source.ref_schema, &source.stock_schema);
+        s.psql(
+            &source.db,
+            &format!(
+                "CREATE SCHEMA {r}; CREATE SCHEMA {st};
+                 CREATE TABLE {r}.facilities (id uuid PRIMARY KEY, code text NOT NULL UNIQUE, name text, active boolean,
+                   geographiczoneid uuid, golivedate date, comment text, extradata jsonb, latitude numeric(9,6),
+                   capacity double precision, tags text[], modifieddate timestamptz, legacyts timestamp, shortcode char(4));
+                 INSERT INTO {r}.facilities SELECT md5('f' || i)::uuid, 'F' || i, 'Facility ' || i || E' \"Z\"\\tx\\\\y',
+                   i % 3 <> 0, md5('z' || (i % 20))::uuid, DATE '2020-01-01' + i,
+                   CASE WHEN i % 5 = 0 THEN NULL ELSE E'line1\\nline2 ŵ' END, jsonb_build_object('k', i, 's', 'v\"'),
+                   (i * 0.001)::numeric(9,6), i * 1.5, ARRAY['a', 'b' || i], TIMESTAMPTZ '2024-01-01 00:00:00+00' + i * INTERVAL '1 minute 0.25 second',
+                   TIMESTAMP '1999-12-31 23:00:00' + i * INTERVAL '1 second', 'C' || (i % 10)
+                 FROM generate_series(1, 300) i;
+                 CREATE TABLE {r}.orderables (id uuid, versionnumber bigint, code text, fullproductname text,
+                   netcontent bigint, PRIMARY KEY (id, versionnumber));
+                 INSERT INTO {r}.orderables SELECT md5('o' || (i / 2))::uuid, i % 2 + 1, 'O' || i, 'Product ' || i, i
+                   FROM generate_series(1, 400) i;
+                 CREATE TABLE {st}.stock_card_line_items (id uuid PRIMARY KEY, stockcardid uuid, quantity int, reasonid uuid,
+                   occurreddate date, processeddate timestamptz, documentnumber text, extradata jsonb);
+                 INSERT INTO {st}.stock_card_line_items SELECT md5('l' || i)::uuid, md5('c' || (i % 116))::uuid, i % 97,
+                   CASE WHEN i % 4 = 0 THEN NULL ELSE md5('r' || (i % 7))::uuid END, DATE '2023-01-01' + (i % 730),
+                   TIMESTAMPTZ '2023-01-01 08:00:00+00' + i * INTERVAL '17 second', 'DOC-' || i, NULL
+                 FROM generate_series(1, {line_items}) i;"
+            ),
+        );
+        source
+    }
+
+    fn facilities(&self) -> String {
+        format!("{}.facilities", self.ref_schema)
+    }
+
+    fn orderables(&self) -> String {
+        format!("{}.orderables", self.ref_schema)
+    }
+
+    fn line_items(&self) -> String {
+        format!("{}.stock_card_line_items", self.stock_schema)
+    }
+
+    fn tables(&self) -> Vec<String> {
+        vec![self.facilities(), self.orderables(), self.line_items()]
+    }
+
+    fn olmisctl(&self, dir: &Path) -> Command {
+        let mut cmd = stack().olmisctl(dir);
+        cmd.env("SOURCE_PG_DB", &self.db);
+        cmd
+    }
+
+    fn sql(&self, sql: &str) -> String {
+        stack().psql(&self.db, sql)
+    }
+}
+
+fn events(table: &str) -> String {
+    format!("raw.events_{}", table.replace('.', "_"))
+}
+
+fn ch_count(sql: &str) -> u64 {
+    stack().clickhouse(sql).trim().parse().unwrap_or_else(|_| panic!("not a count: {sql}"))
+}
+
+fn json(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", stdout(output), stderr(output)))
+}
+
+#[test]
+fn export_import_reconcile_and_import_again() {
+    let src = Source::new("bs_roundtrip", 20_000);
+    let tables = src.tables();
+    contract_raw_event_tables(&tables.iter().map(String::as_str).collect::<Vec<_>>());
+    let dir = tempfile::tempdir().unwrap();
+    let list = tables.join(",");
+
+    let out = src
+        .olmisctl(dir.path())
+        .args(["bootstrap", "export", "--tables", &list, "--to", "exp", "--chunk-rows", "6000", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["snapshot"]["consistency"], "locked");
+    let rows: Vec<u64> = report["tables"].as_array().unwrap().iter().map(|t| t["rows"].as_u64().unwrap()).collect();
+    assert_eq!(rows, vec![300, 400, 20_000]);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("exp/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["tables"][2]["chunks"].as_array().unwrap().len(), 4, "20,000 rows in chunks of 6,000");
+    assert_eq!(manifest["tables"][1]["primary_key"], serde_json::json!(["id", "versionnumber"]));
+
+    let out = src.olmisctl(dir.path()).args(["bootstrap", "import", "--from", "exp"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("20,000 rows"), "{}", stdout(&out));
+    for (table, n) in tables.iter().zip([300, 400, 20_000]) {
+        assert_eq!(
+            ch_count(&format!("SELECT count() FROM {} WHERE origin = 'bootstrap' AND op = 'r'", events(table))),
+            n
+        );
+    }
+
+    // Debezium's encodings, byte for byte as the connector writes them (see src/bootstrap/debezium.rs).
+    let row = stack().clickhouse(&format!(
+        "SELECT kafka_key, after FROM {} WHERE JSONExtractString(after, 'code') = 'F7' FORMAT TSVRaw",
+        events(&src.facilities())
+    ));
+    let (key, after) = row.split_once('\t').unwrap();
+    let id = src.sql("SELECT md5('f7')::uuid");
+    assert_eq!(key, format!("{{\"id\":\"{id}\"}}"));
+    let after: serde_json::Value = serde_json::from_str(after).unwrap();
+    assert_eq!(after["golivedate"], 18_262 + 7, "date as days since 1970-01-01 (2020-01-01 is day 18,262)");
+    assert_eq!(after["name"], "Facility 7 \"Z\"\tx\\y");
+    assert_eq!(after["comment"], "line1\nline2 ŵ");
+    assert_eq!(after["latitude"], "0.007000", "numeric as a string with its scale");
+    assert_eq!(after["capacity"], 10.5);
+    assert_eq!(after["tags"], serde_json::json!(["a", "b7"]));
+    assert_eq!(after["modifieddate"], "2024-01-01T00:07:01.750000Z");
+    assert_eq!(after["legacyts"], 946_681_207_000i64, "timestamp as epoch milliseconds");
+    assert_eq!(after["shortcode"], "C7  ", "char(n) keeps its padding");
+    assert_eq!(after["extradata"], "{\"k\": 7, \"s\": \"v\\\"\"}", "jsonb as PostgreSQL prints it, in a string");
+    assert_eq!(after["active"], true);
+
+    let out = src.olmisctl(dir.path()).args(["reconcile", "--tables", &list, "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["equal"], true);
+    assert_eq!(report["tables"][2]["clickhouse"]["rows"], 20_000);
+
+    // A second import of the same export adds nothing.
+    let before = ch_count(&format!("SELECT count() FROM {}", events(&src.line_items())));
+    let out = src.olmisctl(dir.path()).args(["bootstrap", "import", "--from", "exp", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = json(&out);
+    assert!(report["tables"].as_array().unwrap().iter().all(|t| t["rows_imported"] == 0), "{report}");
+    assert_eq!(report["tables"][2]["chunks_already_imported"], 4);
+    assert_eq!(ch_count(&format!("SELECT count() FROM {}", events(&src.line_items()))), before);
+    assert_eq!(
+        ch_count(&format!("SELECT count() - uniqExact(kafka_key) FROM {}", events(&src.line_items()))),
+        0,
+        "no duplicate events"
+    );
+    let out = src.olmisctl(dir.path()).args(["reconcile", "--tables", &list]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("3 compared, all equal"), "{}", stdout(&out));
+}
+
+#[test]
+fn reconcile_reports_divergence_and_a_new_export_resolves_it() {
+    let src = Source::new("bs_diverge", 2_000);
+    let tables = src.tables();
+    contract_raw_event_tables(&tables.iter().map(String::as_str).collect::<Vec<_>>());
+    let dir = tempfile::tempdir().unwrap();
+    let list = tables.join(",");
+    let ok = |args: &[&str]| {
+        let out = src.olmisctl(dir.path()).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}\n{}", stdout(&out), stderr(&out));
+        out
+    };
+    ok(&["bootstrap", "export", "--tables", &list, "--to", "one"]);
+    ok(&["bootstrap", "import", "--from", "one"]);
+
+    // Changes nobody captured: deletes, an update, an insert, and a composite-key row replaced.
+    let li = src.line_items();
+    src.sql(&format!(
+        "DELETE FROM {li} WHERE quantity = 5; UPDATE {li} SET quantity = -1 WHERE quantity = 6;
+         INSERT INTO {li} (id, quantity, occurreddate) VALUES (gen_random_uuid(), 1, DATE '2024-05-05');
+         DELETE FROM {o} WHERE versionnumber = 2 AND code = 'O3'; INSERT INTO {o} VALUES (md5('o1')::uuid, 3, 'O1b', 'P', 1)",
+        o = src.orderables()
+    ));
+    let deleted: u64 = 2_000 / 97 + 1;
+    let out = src.olmisctl(dir.path()).args(["reconcile", "--tables", &list, "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "divergent is exit 1: {}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["equal"], false);
+    let by_name = |name: &str| report["tables"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap().clone();
+    assert_eq!(by_name(&li)["status"], "rows_differ");
+    assert_eq!(by_name(&li)["row_difference"], deleted as i64 - 1);
+    assert_eq!(by_name(&src.orderables())["status"], "keys_differ", "one key replaced by another");
+    assert_eq!(by_name(&src.facilities())["status"], "equal");
+    let out = src.olmisctl(dir.path()).args(["reconcile", "--tables", &list]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("same count, different keys"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("3 compared, 2 divergent"), "{}", stdout(&out));
+
+    // A new export resolves it: newer rows win, and rows gone from the source get delete events.
+    ok(&["bootstrap", "export", "--tables", &list, "--to", "two"]);
+    let out = ok(&["bootstrap", "import", "--from", "two", "--json"]);
+    let report = json(&out);
+    let li_report = report["tables"].as_array().unwrap().iter().find(|t| t["table"] == li.as_str()).unwrap().clone();
+    assert_eq!(li_report["implied_deletes"], deleted);
+    ok(&["reconcile", "--tables", &list]);
+    let updated = ch_count(&format!(
+        "SELECT count() FROM (SELECT kafka_key, argMax(after, (lsn, kafka_offset)) AS a FROM {} GROUP BY kafka_key) \
+         WHERE JSONExtractInt(a, 'quantity') = -1",
+        events(&li)
+    ));
+    assert_eq!(updated, 2_000 / 97 + 1, "the update wins over the first export's rows");
+    // Importing the second export again writes no further deletes.
+    let report = json(&ok(&["bootstrap", "import", "--from", "two", "--json"]));
+    assert!(report["tables"].as_array().unwrap().iter().all(|t| t["implied_deletes"] == 0), "{report}");
+}
+
+#[test]
+fn date_range_import_then_full_import_adds_only_the_rest() {
+    let src = Source::new("bs_range", 5_000);
+    let li = src.line_items();
+    contract_raw_event_tables(&[li.as_str()]);
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| src.olmisctl(dir.path()).args(args).output().unwrap();
+    let out = run(&["bootstrap", "export", "--tables", &li, "--to", "exp", "--chunk-rows", "2000"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let in_range: u64 = src
+        .sql(&format!("SELECT count(*) FROM {li} WHERE occurreddate >= '2023-03-01' AND occurreddate < '2023-04-01'"))
+        .parse()
+        .unwrap();
+    let args = ["--date-column", "occurreddate", "--since", "2023-03-01", "--until", "2023-04-01"];
+    let out = run(&[&["bootstrap", "import", "--from", "exp"][..], &args].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(ch_count(&format!("SELECT count() FROM {}", events(&li))), in_range);
+    // The same range again: nothing new.
+    let out = run(&[&["bootstrap", "import", "--from", "exp"][..], &args].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(ch_count(&format!("SELECT count() FROM {}", events(&li))), in_range);
+
+    // On a timestamptz column too (processeddate advances 17 s per row).
+    let tz_args = ["--date-column", "processeddate", "--since", "2023-01-02", "--until", "2023-01-03"];
+    let out = run(&[&["bootstrap", "import", "--from", "exp", "--json"][..], &tz_args].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let in_day = format!("processeddate >= '2023-01-02 00:00:00+00' AND processeddate < '2023-01-03 00:00:00+00'");
+    let count_in_day: u64 = src.sql(&format!("SELECT count(*) FROM {li} WHERE {in_day}")).parse().unwrap();
+    let report = json(&out);
+    assert_eq!(report["tables"][0]["rows_imported"], count_in_day);
+    // Rows in both ranges were replaced, not doubled.
+    let either: u64 = src
+        .sql(&format!(
+            "SELECT count(*) FROM {li} WHERE ({in_day}) OR (occurreddate >= '2023-03-01' AND occurreddate < '2023-04-01')"
+        ))
+        .parse()
+        .unwrap();
+    assert!(count_in_day > 0 && either > count_in_day && either < 5_000);
+    assert_eq!(ch_count(&format!("SELECT count() FROM {}", events(&li))), either);
+    assert_eq!(ch_count(&format!("SELECT uniqExact(kafka_key) FROM {}", events(&li))), either);
+
+    // A full import replaces the partial rows chunk by chunk: no duplicates, everything there.
+    let out = run(&["bootstrap", "import", "--from", "exp"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(ch_count(&format!("SELECT count() FROM {}", events(&li))), 5_000);
+    assert_eq!(ch_count(&format!("SELECT uniqExact(kafka_key) FROM {}", events(&li))), 5_000);
+    let out = run(&["reconcile", "--tables", &li]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
+fn interrupted_import_resumes_without_duplicates() {
+    let rows = 400_000u64;
+    let src = Source::new("bs_resume", rows as u32);
+    let li = src.line_items();
+    contract_raw_event_tables(&[li.as_str()]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = src
+        .olmisctl(dir.path())
+        .args(["bootstrap", "export", "--tables", &li, "--to", "exp", "--chunk-rows", "10000"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let mut import = StdCommand::new(assert_cmd::cargo::cargo_bin!("olmisctl"));
+    import.env_clear().envs(&stack().env).env("PATH", std::env::var("PATH").unwrap_or_default());
+    import.env("SOURCE_PG_DB", &src.db).current_dir(dir.path());
+    import.args(["bootstrap", "import", "--from", "exp"]).stdout(std::process::Stdio::null());
+    import.stderr(std::process::Stdio::null());
+    let mut child = import.spawn().unwrap();
+    let ledger = format!("SELECT count() FROM raw.bootstrap_imports WHERE source_table = '{li}'");
+    let done_before_kill = eventually(60, "the first chunks to be imported", || {
+        let n = ch_count(&ledger);
+        (n >= 3).then_some(n)
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(done_before_kill < 40, "the import finished before it could be interrupted ({done_before_kill} chunks)");
+    let partial = ch_count(&format!("SELECT count() FROM {}", events(&li)));
+    assert!(partial < rows, "{partial} rows after the kill");
+
+    let out = src.olmisctl(dir.path()).args(["bootstrap", "import", "--from", "exp", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = json(&out);
+    assert!(report["tables"][0]["chunks_already_imported"].as_u64().unwrap() >= done_before_kill);
+    assert_eq!(ch_count(&format!("SELECT count() FROM {}", events(&li))), rows);
+    assert_eq!(ch_count(&format!("SELECT uniqExact(kafka_offset) FROM {}", events(&li))), rows);
+
+    // ClickHouse commits big inserts block by block, so a cut can leave part of a chunk behind
+    // without its ledger row. Losing the ledger row of a finished chunk is that state; the next
+    // import must replace that chunk's rows, not add to them.
+    stack().clickhouse(&format!(
+        "DELETE FROM raw.bootstrap_imports WHERE source_table = '{li}' AND chunk IN (5, 6) SETTINGS lightweight_deletes_sync = 2"
+    ));
+    let out = src.olmisctl(dir.path()).args(["bootstrap", "import", "--from", "exp", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["tables"][0]["leftover_rows_removed"], 20_000);
+    assert_eq!(report["tables"][0]["rows_imported"], 20_000);
+    assert_eq!(ch_count(&format!("SELECT count() FROM {}", events(&li))), rows);
+    let out = src.olmisctl(dir.path()).args(["reconcile", "--tables", &li]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
+fn bad_input_gets_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = stack();
+    let out = s.olmisctl(dir.path()).args(["bootstrap", "import", "--from", "nowhere"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("manifest.json: cannot read"), "{}", stderr(&out));
+
+    let out = s.olmisctl(dir.path()).args(["bootstrap", "import", "--since", "2024-01-01"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--since/--until need --date-column"), "{}", stderr(&out));
+
+    let out = s.olmisctl(dir.path()).args(["bootstrap", "export", "--tables", "facilities"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("\"facilities\" is not a schema.table name"), "{}", stderr(&out));
+
+    let src = Source::new("bs_errors", 10);
+    let out = src
+        .olmisctl(dir.path())
+        .args(["bootstrap", "export", "--tables", "nosuch.table", "--to", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("nosuch.table"), "{}", stderr(&out));
+    assert!(!dir.path().join("x").exists(), "a failed export leaves nothing behind");
+
+    // Importing into a ClickHouse without the raw landing names the fix.
+    let li = src.line_items();
+    let out = src.olmisctl(dir.path()).args(["bootstrap", "export", "--tables", &li, "--to", "x"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = src.olmisctl(dir.path()).args(["bootstrap", "import", "--from", "x"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("olmisctl clickhouse-init"), "{}", stderr(&out));
+    let out = src
+        .olmisctl(dir.path())
+        .args(["bootstrap", "import", "--from", "x", "--date-column", "quantity", "--since", "2024-01-01"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not a date, timestamp or timestamptz"), "{}", stderr(&out));
+}
