@@ -33,8 +33,8 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Args)]
 pub struct Global {
-    /// Project directory (holds .env, compose/, the packages)
-    #[arg(long, global = true, value_name = "DIR")]
+    /// Project directory (holds .env, compose/, the packages) [default: the current directory]
+    #[arg(long, global = true, value_name = "DIR", env = "OLMIS_PROJECT_DIR")]
     pub project_dir: Option<PathBuf>,
 
     /// Env file to read [default: .env in the project directory]

@@ -3,6 +3,7 @@
 //! The binary is a thin shell around [`run`]; everything lives in this library so integration
 //! tests and future front ends use the same code.
 
+pub mod airflow;
 pub mod bootstrap;
 pub mod checks;
 pub mod cli;

@@ -272,7 +272,7 @@ fn date_range_import_then_full_import_adds_only_the_rest() {
     let tz_args = ["--date-column", "processeddate", "--since", "2023-01-02", "--until", "2023-01-03"];
     let out = run(&[&["bootstrap", "import", "--from", "exp", "--json"][..], &tz_args].concat());
     assert!(out.status.success(), "{}", stderr(&out));
-    let in_day = format!("processeddate >= '2023-01-02 00:00:00+00' AND processeddate < '2023-01-03 00:00:00+00'");
+    let in_day = "processeddate >= '2023-01-02 00:00:00+00' AND processeddate < '2023-01-03 00:00:00+00'";
     let count_in_day: u64 = src.sql(&format!("SELECT count(*) FROM {li} WHERE {in_day}")).parse().unwrap();
     let report = json(&out);
     assert_eq!(report["tables"][0]["rows_imported"], count_in_day);

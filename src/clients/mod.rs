@@ -2,6 +2,7 @@
 //! [`crate::error::Error::Service`] with the system's name and a hint, and never puts a secret in
 //! an error message.
 
+pub mod airflow;
 pub mod clickhouse;
 pub mod http;
 pub mod postgres;

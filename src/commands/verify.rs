@@ -13,6 +13,9 @@ pub struct VerifyArgs {
     /// (airflow) Trigger a platform_refresh run and wait for it
     #[arg(long)]
     pub trigger: bool,
+    /// (airflow) Seconds to wait for the triggered run
+    #[arg(long, value_name = "SECS", default_value_t = 1800)]
+    pub run_timeout: u64,
     /// (superset) Open each dashboard in headless Chromium and check every chart rendered
     #[arg(long)]
     pub render: bool,
@@ -40,7 +43,12 @@ pub enum VerifyTarget {
     All,
 }
 
-pub async fn run(args: VerifyArgs, _ctx: &Ctx) -> Result<Exit> {
+pub async fn run(args: VerifyArgs, ctx: &Ctx) -> Result<Exit> {
+    if args.target == VerifyTarget::Airflow {
+        let timeout = std::time::Duration::from_secs(args.run_timeout);
+        let report = crate::airflow::verify(ctx, args.trigger, timeout).await?;
+        return Ok(ctx.out.report(&report));
+    }
     let name = args.target.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
     super::not_implemented(&format!("verify {name}"))
 }

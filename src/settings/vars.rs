@@ -211,6 +211,13 @@ pub const VARS: &[Var] = &[
     var("OLMIS_DBT", Dbt, None, Path, "dbt executable (default: `dbt` on PATH)"),
     var("DBT_SELECT", Dbt, None, Text, "dbt selector for builds (default: the core package)"),
     var("FRESHNESS_MAX_AGE_MINUTES", Dbt, Some("120"), Number, "Raw data older than this fails the freshness gate"),
+    var(
+        "OLMIS_REFRESH_SCHEDULE",
+        Dbt,
+        Some("@hourly"),
+        Text,
+        "Schedule of Airflow's platform_refresh DAG (cron or preset)",
+    ),
     var("KAFKA_HOST_PORT", HostPorts, Some("9094"), Port, "Host port of Kafka's external listener"),
     var("CONNECT_HOST_PORT", HostPorts, Some("8083"), Port, "Host port of Kafka Connect"),
     var("KAFKA_UI_HOST_PORT", HostPorts, Some("8090"), Port, "Host port of kafka-ui"),
@@ -283,10 +290,10 @@ mod tests {
     #[test]
     fn secrets_are_empty_in_env_example() {
         for line in include_str!("../../.env.example").lines() {
-            if let Some((name, value)) = line.split_once('=') {
-                if lookup(name.trim()).is_some_and(|v| v.secret) {
-                    assert!(value.trim().is_empty(), "{name} must be empty in .env.example");
-                }
+            if let Some((name, value)) = line.split_once('=')
+                && lookup(name.trim()).is_some_and(|v| v.secret)
+            {
+                assert!(value.trim().is_empty(), "{name} must be empty in .env.example");
             }
         }
     }

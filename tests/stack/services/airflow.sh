@@ -52,6 +52,7 @@ print(base64.urlsafe_b64encode(hashlib.sha256(sys.argv[1].encode()).digest()).de
     cat > "$dir/airflow.env" <<ENV
 OLMIS_AIRFLOW_VENV=$venv
 OLMIS_STACK_ENV_FILE=$(_airflow_run_dir)/stack.env
+OLMIS_PROJECT_DIR=$OLMIS_REPO
 AIRFLOW_HOME=$dir
 AIRFLOW__CORE__DAGS_FOLDER=$OLMIS_REPO/airflow/dags
 AIRFLOW__CORE__LOAD_EXAMPLES=False
