@@ -27,6 +27,10 @@ use crate::error::{Error, Result};
 use crate::output::{Output, Report, Styles};
 use crate::settings::{Settings, TableName};
 
+/// Rows per chunk file unless `--chunk-rows` says otherwise: the unit an interrupted import
+/// resumes from (about 30 MB of zstd for OpenLMIS's line items).
+pub const DEFAULT_CHUNK_ROWS: u64 = 1_000_000;
+
 /// Lines are handed to the compressor in batches of about this size.
 const BATCH_BYTES: usize = 1 << 20;
 

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::catalog::TableInfo;
@@ -260,6 +261,10 @@ async fn import_table(
     }
 }
 
+/// Chunks in flight at once: ClickHouse parses, sorts and compresses each insert largely on one
+/// thread, so two keep both cores of a small server busy.
+const CONCURRENT_CHUNKS: usize = 2;
+
 #[allow(clippy::too_many_arguments)]
 async fn import_chunks(
     ch: &ClickHouse,
@@ -274,7 +279,6 @@ async fn import_chunks(
     let table = table_name(&exported.info)?;
     let snapshot = &manifest.snapshot;
     let filter_text = filter.map(|f| f.text.clone()).unwrap_or_default();
-    let events = sql::events_table(&table);
     let mut result = TableImport {
         table: table.to_string(),
         rows_imported: 0,
@@ -284,33 +288,39 @@ async fn import_chunks(
         implied_deletes: None,
         seconds: 0.0,
     };
-    let mut rows_seen = 0u64;
+    let rows_done = Arc::new(AtomicU64::new(0));
+    let mut pending = Vec::new();
     for (index, chunk) in exported.chunks.iter().enumerate() {
         let index = u32::try_from(index).map_err(|_| Error::usage("too many chunks"))?;
         let entries = done.get(&index).map(Vec::as_slice).unwrap_or_default();
         // A full import of a chunk covers any filtered one.
         if entries.iter().any(|f| f.is_empty() || *f == filter_text) {
             result.chunks_already_imported += 1;
-            rows_seen += chunk.rows;
-            continue;
+            rows_done.fetch_add(chunk.rows, Ordering::Relaxed);
+        } else {
+            pending.push((index, chunk));
         }
-        let condition =
-            sql::chunk_rows_condition(snapshot.event_lsn, chunk.first_offset, chunk.first_offset + chunk.rows, filter);
-        let leftovers: u64 =
-            ch.scalar(&format!("SELECT count() FROM {events} WHERE {condition}")).await?.parse().unwrap_or(0);
-        if leftovers > 0 {
-            progress.update(format!("removing {} rows of an interrupted import", count(leftovers)));
-            ch.execute(&format!("DELETE FROM {events} WHERE {condition}")).await?;
-            result.leftover_rows_removed += leftovers;
+    }
+    let job = ChunkJob { ch, manifest, dir, table: &table, filter, filter_text: &filter_text, rows_done: &rows_done };
+    let mut imports = futures_util::stream::iter(pending.into_iter().map(|(index, chunk)| job.run(index, chunk)))
+        .buffer_unordered(CONCURRENT_CHUNKS);
+    let mut ticker = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            next = imports.next() => match next {
+                Some(outcome) => {
+                    let (written, leftovers) = outcome?;
+                    result.rows_imported += written;
+                    result.leftover_rows_removed += leftovers;
+                    result.chunks_imported += 1;
+                }
+                None => break,
+            },
+            _ = ticker.tick() => {
+                let rows = rows_done.load(Ordering::Relaxed);
+                progress.update(format!("{} rows, {}", count(rows), Throughput::rate(rows, started.elapsed().as_secs_f64())));
+            }
         }
-        let path = manifest.chunk_path(dir, chunk)?;
-        let statement = sql::insert_chunk(&table, snapshot, filter);
-        let written = insert_chunk(ch, &path, chunk, &statement, progress, rows_seen, started).await?;
-        ch.execute(&sql::ledger_record(&manifest.export_id, &table, snapshot.event_lsn, index, &filter_text, written))
-            .await?;
-        result.rows_imported += written;
-        result.chunks_imported += 1;
-        rows_seen += chunk.rows;
     }
     if filter.is_none() {
         progress.update("writing the deletes the snapshot implies");
@@ -322,11 +332,8 @@ async fn import_chunks(
 /// Writes the deletes the snapshot implies and returns how many were new.
 async fn implied_deletes(ch: &ClickHouse, info: &TableInfo, table: &TableName, snapshot: &Snapshot) -> Result<u64> {
     let events = sql::events_table(table);
-    let older: u64 = ch
-        .scalar(&format!("SELECT count() FROM {events} WHERE lsn < {}", snapshot.event_lsn))
-        .await?
-        .parse()
-        .unwrap_or(0);
+    let older: u64 =
+        ch.scalar(&format!("SELECT count() FROM {events} WHERE lsn < {}", snapshot.event_lsn)).await?.parse().unwrap_or(0);
     if older == 0 {
         return Ok(0);
     }
@@ -340,57 +347,86 @@ async fn implied_deletes(ch: &ClickHouse, info: &TableInfo, table: &TableName, s
     Ok(after.saturating_sub(before))
 }
 
-/// Streams one chunk file into ClickHouse, updating the progress line from the bytes sent.
-async fn insert_chunk(
-    ch: &ClickHouse,
-    path: &Path,
-    chunk: &Chunk,
-    statement: &str,
-    progress: &Progress,
-    rows_before: u64,
-    started: Instant,
-) -> Result<u64> {
-    let file = tokio::fs::File::open(path).await.map_err(|e| Error::file(path, format!("cannot open: {e}")))?;
-    let sent = Arc::new(AtomicU64::new(0));
-    let body = file_stream(file, sent.clone());
-    let insert = ch.insert_stream(statement, Some("zstd"), body);
-    let mut insert = std::pin::pin!(insert);
-    let mut ticker = tokio::time::interval(Duration::from_millis(250));
-    loop {
-        tokio::select! {
-            result = &mut insert => {
-                let summary = result.map_err(|e| match e {
-                    Error::Service { service, message, hint } => Error::Service {
-                        service,
-                        message: format!("importing {}: {message}", path.display()),
-                        hint,
-                    },
-                    other => other,
-                })?;
-                return Ok(summary.written_rows);
-            }
-            _ = ticker.tick() => {
-                let fraction = sent.load(Ordering::Relaxed) as f64 / chunk.bytes.max(1) as f64;
-                let rows = rows_before + (chunk.rows as f64 * fraction.min(1.0)) as u64;
-                progress.update(format!("{} rows, {}", count(rows), Throughput::rate(rows, started.elapsed().as_secs_f64())));
-            }
+/// What importing one chunk needs; `run` removes what an interrupted attempt left of the chunk,
+/// streams the file, and records the chunk in the ledger. Returns (rows written, leftovers removed).
+struct ChunkJob<'a> {
+    ch: &'a ClickHouse,
+    manifest: &'a Manifest,
+    dir: &'a Path,
+    table: &'a TableName,
+    filter: Option<&'a DateFilter>,
+    filter_text: &'a str,
+    /// Rows through so far (estimated from the bytes sent while a chunk is in flight).
+    rows_done: &'a Arc<AtomicU64>,
+}
+
+impl ChunkJob<'_> {
+    async fn run(&self, index: u32, chunk: &Chunk) -> Result<(u64, u64)> {
+        let snapshot = &self.manifest.snapshot;
+        let events = sql::events_table(self.table);
+        let condition = sql::chunk_rows_condition(
+            snapshot.event_lsn,
+            chunk.first_offset,
+            chunk.first_offset + chunk.rows,
+            self.filter,
+        );
+        let leftovers: u64 =
+            self.ch.scalar(&format!("SELECT count() FROM {events} WHERE {condition}")).await?.parse().unwrap_or(0);
+        if leftovers > 0 {
+            self.ch.execute(&format!("DELETE FROM {events} WHERE {condition}")).await?;
         }
+        let path = self.manifest.chunk_path(self.dir, chunk)?;
+        let file = tokio::fs::File::open(&path).await.map_err(|e| Error::file(&path, format!("cannot open: {e}")))?;
+        let counted = Arc::new(AtomicU64::new(0));
+        let body = file_stream(file, chunk, counted.clone(), self.rows_done.clone());
+        let statement = sql::insert_chunk(self.table, snapshot, self.filter);
+        let summary = self.ch.insert_stream(&statement, Some("zstd"), body).await.map_err(|e| match e {
+            Error::Service { service, message, hint } => {
+                Error::Service { service, message: format!("importing {}: {message}", path.display()), hint }
+            }
+            other => other,
+        })?;
+        // Settle the estimate to the chunk's exact row count.
+        let estimated = counted.load(Ordering::Relaxed);
+        self.rows_done.fetch_add(chunk.rows.saturating_sub(estimated), Ordering::Relaxed);
+        self.ch
+            .execute(&sql::ledger_record(
+                &self.manifest.export_id,
+                self.table,
+                snapshot.event_lsn,
+                index,
+                self.filter_text,
+                summary.written_rows,
+            ))
+            .await?;
+        Ok((summary.written_rows, leftovers))
     }
 }
 
+/// The chunk file as a stream of 256 KiB reads; each read adds its share of the chunk's rows to
+/// the progress estimate (`counted` keeps this chunk's part, to settle it exactly at the end).
 fn file_stream(
     file: tokio::fs::File,
-    sent: Arc<AtomicU64>,
+    chunk: &Chunk,
+    counted: Arc<AtomicU64>,
+    rows_done: Arc<AtomicU64>,
 ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
     use tokio::io::AsyncReadExt;
-    futures_util::stream::try_unfold((file, sent), |(mut file, sent)| async move {
-        let mut buf = bytes::BytesMut::with_capacity(256 * 1024);
-        let n = file.read_buf(&mut buf).await?;
-        if n == 0 {
-            return Ok(None);
+    let (rows, bytes) = (chunk.rows, chunk.bytes.max(1));
+    futures_util::stream::try_unfold((file, 0u64), move |(mut file, mut read)| {
+        let (counted, rows_done) = (counted.clone(), rows_done.clone());
+        async move {
+            let mut buf = bytes::BytesMut::with_capacity(256 * 1024);
+            let n = file.read_buf(&mut buf).await?;
+            if n == 0 {
+                return Ok(None);
+            }
+            read += n as u64;
+            let estimate = (rows as u128 * read.min(bytes) as u128 / bytes as u128) as u64;
+            let before = counted.swap(estimate, Ordering::Relaxed);
+            rows_done.fetch_add(estimate.saturating_sub(before), Ordering::Relaxed);
+            Ok(Some((buf.freeze(), (file, read))))
         }
-        sent.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(Some((buf.freeze(), (file, sent))))
     })
 }
 

@@ -6,6 +6,7 @@
 //! ClickHouse, streamed end to end; bootstrap rows land in `raw.events_<t>` beside the CDC events and
 //! are ordered against them by the snapshot's watermark (see [`snapshot`]).
 
+pub mod audit;
 pub mod catalog;
 pub mod chunk_writer;
 pub mod copy_binary;
@@ -13,8 +14,10 @@ pub mod debezium;
 pub mod export;
 pub mod import;
 pub mod line;
+pub mod pipeline;
 pub mod manifest;
 pub mod progress;
 pub mod raw_events;
 pub mod reconcile;
+pub mod recover;
 pub mod snapshot;
