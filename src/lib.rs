@@ -5,15 +5,19 @@
 
 pub mod airflow;
 pub mod bootstrap;
+pub mod cdc;
 pub mod checks;
 pub mod cli;
 pub mod clients;
 pub mod commands;
 pub mod context;
+pub mod demo;
 pub mod envfile;
 pub mod error;
 pub mod output;
+pub mod packages;
 pub mod settings;
+pub mod superset;
 
 use std::process::ExitCode;
 

@@ -391,3 +391,95 @@ fn bad_input_gets_clear_errors() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("not a date, timestamp or timestamptz"), "{}", stderr(&out));
 }
+
+/// A PostgreSQL cluster of this test's own, for invalidating a replication slot for real: a small
+/// `max_slot_wal_keep_size` on the shared server would be server-wide and break other tests'
+/// slots. Runs as the stack's system user when the tests run as root (PostgreSQL refuses root),
+/// with 1 MB WAL segments so a few megabytes of writes outrun the slot. Stopped and removed on drop.
+struct PrivatePostgres {
+    dir: std::path::PathBuf,
+    port: u16,
+    password: String,
+}
+
+impl PrivatePostgres {
+    fn start() -> PrivatePostgres {
+        let bindir = std::path::PathBuf::from(stack().get("OLMIS_STACK_PG_BINDIR"));
+        let dir = std::env::temp_dir().join(unique("olmis-bootstrap-pg").to_lowercase());
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let password = unique("pw");
+        let pwfile = dir.join("pwfile");
+        std::fs::write(&pwfile, &password).unwrap();
+        let as_root = StdCommand::new("id").arg("-u").output().map(|o| stdout(&o).trim() == "0").unwrap_or(false);
+        if as_root {
+            let status = StdCommand::new("chown").args(["-R", "olmisstack:", dir.to_str().unwrap()]).status().unwrap();
+            assert!(status.success(), "chown of {} to the stack user failed", dir.display());
+        }
+        let pg = PrivatePostgres { dir: dir.clone(), port, password };
+        let data = dir.join("data");
+        pg.as_stack_user(&bindir.join("initdb"))
+            .args(["-D", data.to_str().unwrap(), "-U", "postgres", "--pwfile", pwfile.to_str().unwrap()])
+            .args(["--auth=scram-sha-256", "--wal-segsize=1", "-E", "UTF8", "--locale=C.UTF-8"])
+            .output()
+            .map(|o| assert!(o.status.success(), "initdb failed: {}", stderr(&o)))
+            .unwrap();
+        let conf = format!(
+            "listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = ''\nwal_level = logical\n\
+             max_replication_slots = 10\nmax_wal_senders = 10\nmax_slot_wal_keep_size = '3MB'\nwal_keep_size = 0\n\
+             min_wal_size = '2MB'\nmax_wal_size = '4MB'\nfsync = off\ntimezone = 'UTC'\n"
+        );
+        append(&data.join("postgresql.conf"), &conf);
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "host all all 127.0.0.1/32 scram-sha-256\nhost replication all 127.0.0.1/32 scram-sha-256\n",
+        )
+        .unwrap();
+        let log = dir.join("postgres.log");
+        pg.as_stack_user(&bindir.join("pg_ctl"))
+            .args(["-D", data.to_str().unwrap(), "-l", log.to_str().unwrap(), "-w", "-t", "60", "start"])
+            .output()
+            .map(|o| assert!(o.status.success(), "pg_ctl start failed: {}", std::fs::read_to_string(&log).unwrap_or_default()))
+            .unwrap();
+        pg
+    }
+
+    fn as_stack_user(&self, program: &Path) -> StdCommand {
+        let as_root = StdCommand::new("id").arg("-u").output().map(|o| stdout(&o).trim() == "0").unwrap_or(false);
+        if as_root {
+            let mut cmd = StdCommand::new("setpriv");
+            cmd.args(["--reuid=olmisstack", "--regid=olmisstack", "--init-groups", "--"]).arg(program);
+            cmd
+        } else {
+            StdCommand::new(program)
+        }
+    }
+
+    fn psql(&self, db: &str, sql: &str) -> String {
+        let out = StdCommand::new(stack().bin("psql"))
+            .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-U", "postgres", "-d", db, "-c", sql])
+            .env("PGPASSWORD", &self.password)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "psql on the private cluster failed on {sql:?}: {}", stderr(&out));
+        stdout(&out).trim_end().to_string()
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let bindir = std::path::PathBuf::from(stack().get("OLMIS_STACK_PG_BINDIR"));
+        let _ = self
+            .as_stack_user(&bindir.join("pg_ctl"))
+            .args(["-D", self.dir.join("data").to_str().unwrap_or_default(), "-m", "immediate", "stop"])
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn append(path: &Path, text: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
