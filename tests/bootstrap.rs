@@ -28,8 +28,35 @@ fn contract_raw_event_tables(tables: &[&str]) {
     }
 }
 
-/// An OpenLMIS-shaped source in its own database: facilities (most column types Debezium
-/// encodes specially), orderables (composite key) and stock card line items (the big fact table).
+/// OpenLMIS-shaped tables in two schemas of the test's own naming: facilities (most column types
+/// Debezium encodes specially), orderables (composite key) and stock card line items (the big
+/// fact table).
+fn seed_sql(r: &str, st: &str, line_items: u32) -> String {
+    format!(
+        "CREATE SCHEMA {r}; CREATE SCHEMA {st};
+         CREATE TABLE {r}.facilities (id uuid PRIMARY KEY, code text NOT NULL UNIQUE, name text, active boolean,
+           geographiczoneid uuid, golivedate date, comment text, extradata jsonb, latitude numeric(9,6),
+           capacity double precision, tags text[], modifieddate timestamptz, legacyts timestamp, shortcode char(4));
+         INSERT INTO {r}.facilities SELECT md5('f' || i)::uuid, 'F' || i, 'Facility ' || i || E' \"Z\"\\tx\\\\y',
+           i % 3 <> 0, md5('z' || (i % 20))::uuid, DATE '2020-01-01' + i,
+           CASE WHEN i % 5 = 0 THEN NULL ELSE E'line1\\nline2 ŵ' END, jsonb_build_object('k', i, 's', 'v\"'),
+           (i * 0.001)::numeric(9,6), i * 1.5, ARRAY['a', 'b' || i], TIMESTAMPTZ '2024-01-01 00:00:00+00' + i * INTERVAL '1 minute 0.25 second',
+           TIMESTAMP '1999-12-31 23:00:00' + i * INTERVAL '1 second', 'C' || (i % 10)
+         FROM generate_series(1, 300) i;
+         CREATE TABLE {r}.orderables (id uuid, versionnumber bigint, code text, fullproductname text,
+           netcontent bigint, PRIMARY KEY (id, versionnumber));
+         INSERT INTO {r}.orderables SELECT md5('o' || (i / 2))::uuid, i % 2 + 1, 'O' || i, 'Product ' || i, i
+         FROM generate_series(1, 400) i;
+         CREATE TABLE {st}.stock_card_line_items (id uuid PRIMARY KEY, stockcardid uuid, quantity int, reasonid uuid,
+           occurreddate date, processeddate timestamptz, documentnumber text, extradata jsonb);
+         INSERT INTO {st}.stock_card_line_items SELECT md5('l' || i)::uuid, md5('c' || (i % 116))::uuid, i % 97,
+           CASE WHEN i % 4 = 0 THEN NULL ELSE md5('r' || (i % 7))::uuid END, DATE '2023-01-01' + (i % 730),
+           TIMESTAMPTZ '2023-01-01 08:00:00+00' + i * INTERVAL '17 second', 'DOC-' || i, NULL
+           FROM generate_series(1, {line_items}) i;"
+    )
+}
+
+/// An OpenLMIS-shaped source ([`seed_sql`]) in a database of the stack's PostgreSQL.
 struct Source {
     db: String,
     ref_schema: String,
@@ -42,32 +69,7 @@ impl Source {
         let db = s.create_database(prefix);
         let tag = unique("s").to_lowercase();
         let source = Source { db, ref_schema: format!("{tag}_ref"), stock_schema: format!("{tag}_stock") };
-        let (r, st) = (&source.ref_schema, &source.stock_schema);
-        s.psql(
-            &source.db,
-            &format!(
-                "CREATE SCHEMA {r}; CREATE SCHEMA {st};
-                 CREATE TABLE {r}.facilities (id uuid PRIMARY KEY, code text NOT NULL UNIQUE, name text, active boolean,
-                   geographiczoneid uuid, golivedate date, comment text, extradata jsonb, latitude numeric(9,6),
-                   capacity double precision, tags text[], modifieddate timestamptz, legacyts timestamp, shortcode char(4));
-                 INSERT INTO {r}.facilities SELECT md5('f' || i)::uuid, 'F' || i, 'Facility ' || i || E' \"Z\"\\tx\\\\y',
-                   i % 3 <> 0, md5('z' || (i % 20))::uuid, DATE '2020-01-01' + i,
-                   CASE WHEN i % 5 = 0 THEN NULL ELSE E'line1\\nline2 ŵ' END, jsonb_build_object('k', i, 's', 'v\"'),
-                   (i * 0.001)::numeric(9,6), i * 1.5, ARRAY['a', 'b' || i], TIMESTAMPTZ '2024-01-01 00:00:00+00' + i * INTERVAL '1 minute 0.25 second',
-                   TIMESTAMP '1999-12-31 23:00:00' + i * INTERVAL '1 second', 'C' || (i % 10)
-                 FROM generate_series(1, 300) i;
-                 CREATE TABLE {r}.orderables (id uuid, versionnumber bigint, code text, fullproductname text,
-                   netcontent bigint, PRIMARY KEY (id, versionnumber));
-                 INSERT INTO {r}.orderables SELECT md5('o' || (i / 2))::uuid, i % 2 + 1, 'O' || i, 'Product ' || i, i
-                   FROM generate_series(1, 400) i;
-                 CREATE TABLE {st}.stock_card_line_items (id uuid PRIMARY KEY, stockcardid uuid, quantity int, reasonid uuid,
-                   occurreddate date, processeddate timestamptz, documentnumber text, extradata jsonb);
-                 INSERT INTO {st}.stock_card_line_items SELECT md5('l' || i)::uuid, md5('c' || (i % 116))::uuid, i % 97,
-                   CASE WHEN i % 4 = 0 THEN NULL ELSE md5('r' || (i % 7))::uuid END, DATE '2023-01-01' + (i % 730),
-                   TIMESTAMPTZ '2023-01-01 08:00:00+00' + i * INTERVAL '17 second', 'DOC-' || i, NULL
-                 FROM generate_series(1, {line_items}) i;"
-            ),
-        );
+        s.psql(&source.db, &seed_sql(&source.ref_schema, &source.stock_schema, line_items));
         source
     }
 
@@ -439,7 +441,13 @@ impl PrivatePostgres {
         pg.as_stack_user(&bindir.join("pg_ctl"))
             .args(["-D", data.to_str().unwrap(), "-l", log.to_str().unwrap(), "-w", "-t", "60", "start"])
             .output()
-            .map(|o| assert!(o.status.success(), "pg_ctl start failed: {}", std::fs::read_to_string(&log).unwrap_or_default()))
+            .map(|o| {
+                assert!(
+                    o.status.success(),
+                    "pg_ctl start failed: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                )
+            })
             .unwrap();
         pg
     }
@@ -482,4 +490,210 @@ fn append(path: &Path, text: &str) {
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
     f.write_all(text.as_bytes()).unwrap();
+}
+
+/// The Kafka landing of the BRIEF's raw-layer contract for one topic (Kafka engine table and a
+/// materialized view into `raw.events_<t>`), as `clickhouse-init` sets it up. Dropped on drop so no
+/// consumer outlives the test.
+struct ContractKafkaLanding {
+    ids: Vec<String>,
+}
+
+impl ContractKafkaLanding {
+    fn create(topics: &[(String, String)]) -> ContractKafkaLanding {
+        let s = stack();
+        let brokers = s.get("CLICKHOUSE_KAFKA_BROKERS");
+        let mut ids = Vec::new();
+        for (topic, table) in topics {
+            let id = table.replace('.', "_");
+            contract_raw_event_tables(&[table.as_str()]);
+            s.clickhouse(&format!(
+                "CREATE TABLE raw.kafka_{id} (message String) ENGINE = Kafka SETTINGS kafka_broker_list = '{brokers}', \
+                 kafka_topic_list = '{topic}', kafka_group_name = 'olmis_{id}', kafka_format = 'JSONAsString', \
+                 kafka_flush_interval_ms = 500, kafka_poll_timeout_ms = 100"
+            ));
+            s.clickhouse(&format!(
+                "CREATE MATERIALIZED VIEW raw.events_{id}_mv TO raw.events_{id} AS SELECT _topic AS kafka_topic, \
+                 toInt32(_partition) AS kafka_partition, toInt64(_offset) AS kafka_offset, _key AS kafka_key, \
+                 ifNull(_timestamp_ms, toDateTime64(0, 3)) AS kafka_ts, JSONExtractString(message, 'op') AS op, \
+                 JSONExtractInt(message, 'source', 'ts_ms') AS source_ts_ms, JSONExtractUInt(message, 'source', 'lsn') AS lsn, \
+                 'cdc' AS origin, if(JSONType(message, 'before') = 'Object', JSONExtractRaw(message, 'before'), '') AS before, \
+                 if(JSONType(message, 'after') = 'Object', JSONExtractRaw(message, 'after'), '') AS after \
+                 FROM raw.kafka_{id} WHERE message != ''"
+            ));
+            ids.push(id);
+        }
+        ContractKafkaLanding { ids }
+    }
+}
+
+impl Drop for ContractKafkaLanding {
+    fn drop(&mut self) {
+        for id in &self.ids {
+            for sql in
+                [format!("DROP VIEW IF EXISTS raw.events_{id}_mv"), format!("DROP TABLE IF EXISTS raw.kafka_{id}")]
+            {
+                let s = stack();
+                let _ = StdCommand::new("curl")
+                    .args(["-sS", "-H", &format!("X-ClickHouse-User: {}", s.get("CLICKHOUSE_USER"))])
+                    .args(["-H", &format!("X-ClickHouse-Key: {}", s.get("CLICKHOUSE_PASSWORD"))])
+                    .args(["--data-binary", &sql, s.get("CLICKHOUSE_URL")])
+                    .output();
+            }
+        }
+    }
+}
+
+/// Deletes the test's connector when the test ends, whatever happened.
+struct ConnectorGuard(String);
+
+impl Drop for ConnectorGuard {
+    fn drop(&mut self) {
+        let url = format!("{}/connectors/{}", stack().get("CONNECT_URL"), self.0);
+        let _ = StdCommand::new("curl").args(["-sS", "-X", "DELETE", &url]).output();
+    }
+}
+
+/// Rows of the table's current state in ClickHouse (the BRIEF's rule), keyed by `id`, with `after`.
+fn current_state(table: &str) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let rows = stack().clickhouse(&format!(
+        "SELECT JSONExtractString(row, 'id'), row FROM (SELECT argMax(if(op = 'd', before, after), (lsn, kafka_offset)) AS row, \
+         argMax(op, (lsn, kafka_offset)) AS last_op FROM {} GROUP BY JSONExtractString(if(op = 'd', before, after), 'id')) \
+         WHERE last_op != 'd' FORMAT TSVRaw",
+        events(table)
+    ));
+    rows.lines()
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(id, row)| (id.to_string(), serde_json::from_str(row).unwrap()))
+        .collect()
+}
+
+#[test]
+fn recover_slot_after_the_slot_is_invalidated_for_real() {
+    let pg = PrivatePostgres::start();
+    let db = "open_lmis";
+    pg.psql("postgres", &format!("CREATE DATABASE {db}"));
+    let tag = unique("r").to_lowercase();
+    let (ref_schema, stock_schema) = (format!("{tag}_ref"), format!("{tag}_stock"));
+    pg.psql(db, &seed_sql(&ref_schema, &stock_schema, 3_000));
+    let facilities = format!("{ref_schema}.facilities");
+    let line_items = format!("{stock_schema}.stock_card_line_items");
+    let tables = [facilities.clone(), line_items.clone()];
+    let name = unique("bsrec").to_lowercase();
+    let project = tempfile::tempdir().unwrap();
+    let core = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/olmis-analytics-core");
+    let olmisctl = |args: &[&str]| {
+        let mut cmd = stack().olmisctl(project.path());
+        let port = pg.port.to_string();
+        cmd.env("SOURCE_PG_HOST", "127.0.0.1").env("SOURCE_PG_PORT", &port).env("SOURCE_PG_DB", db);
+        cmd.env("SOURCE_PG_USER", "postgres").env("SOURCE_PG_PASSWORD", &pg.password);
+        cmd.env("SOURCE_PG_CONNECT_HOST", "127.0.0.1").env("SOURCE_PG_CONNECT_PORT", &port);
+        cmd.env("SOURCE_PG_SLOT_NAME", &name).env("SOURCE_PG_PUBLICATION", &name);
+        cmd.env("DEBEZIUM_TOPIC_PREFIX", &name).env("CONNECTOR_NAME", &name);
+        cmd.env("SOURCE_PG_TABLE_ALLOWLIST", tables.join(",")).env("DEBEZIUM_HEARTBEAT_INTERVAL_MS", "1000");
+        cmd.env("ANALYTICS_CORE_PATH", &core).args(args).timeout(std::time::Duration::from_secs(600));
+        cmd.output().unwrap()
+    };
+    let _connector = ConnectorGuard(name.clone());
+
+    // The pipeline as it normally runs: Debezium's snapshot, landed by ClickHouse's Kafka engine.
+    let out = olmisctl(&["register-connector", "--yes"]);
+    assert!(out.status.success(), "register-connector: {}\n{}", stdout(&out), stderr(&out));
+    let topics: Vec<(String, String)> = tables.iter().map(|t| (format!("{name}.{t}"), t.clone())).collect();
+    let _landing = ContractKafkaLanding::create(&topics);
+    eventually(180, "Debezium's snapshot to land", || {
+        (ch_count(&format!("SELECT count() FROM {}", events(&line_items))) >= 3_000
+            && ch_count(&format!("SELECT count() FROM {}", events(&facilities))) >= 300)
+            .then_some(())
+    });
+
+    // The outage: the connector stops reading, the source keeps changing, and more WAL is written
+    // than max_slot_wal_keep_size lets the slot hold, so PostgreSQL invalidates it.
+    let connect = stack().get("CONNECT_URL");
+    let stop =
+        StdCommand::new("curl").args(["-sS", "-X", "PUT", &format!("{connect}/connectors/{name}/stop")]).output();
+    assert!(stop.unwrap().status.success());
+    eventually(60, "the slot to be released", || {
+        (pg.psql(db, &format!("SELECT active FROM pg_replication_slots WHERE slot_name = '{name}'")) == "f")
+            .then_some(())
+    });
+    pg.psql(
+        db,
+        &format!(
+            "UPDATE {facilities} SET name = 'renamed during the outage' WHERE code = 'F1';
+             DELETE FROM {line_items} WHERE quantity = 3;
+             INSERT INTO {facilities} (id, code, name) VALUES (md5('outage')::uuid, 'F-OUTAGE', 'new during the outage');"
+        ),
+    );
+    let deleted: u64 = 3_000 / 97 + 1;
+    eventually(120, "the slot to be invalidated", || {
+        pg.psql(
+            db,
+            "CREATE TABLE IF NOT EXISTS wal_filler (x text); INSERT INTO wal_filler SELECT repeat('x', 2000) FROM generate_series(1, 2000); \
+             DELETE FROM wal_filler",
+        );
+        pg.psql(db, "SELECT pg_switch_wal()");
+        pg.psql(db, "CHECKPOINT");
+        (pg.psql(db, &format!("SELECT wal_status FROM pg_replication_slots WHERE slot_name = '{name}'")) == "lost")
+            .then_some(())
+    });
+
+    // Without a terminal and without --yes: a clear error, and nothing changes.
+    let out = olmisctl(&["bootstrap", "recover-slot", "--dir", "rec"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+    assert_eq!(pg.psql(db, &format!("SELECT wal_status FROM pg_replication_slots WHERE slot_name = '{name}'")), "lost");
+
+    let out = olmisctl(&["bootstrap", "recover-slot", "--yes", "--dir", "rec", "--timeout", "180"]);
+    assert!(out.status.success(), "recover-slot: {}\n{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("Replication slot recovered"), "{}", stdout(&out));
+
+    // Streaming resumes from the new slot.
+    let slot = pg.psql(db, &format!("SELECT active, wal_status FROM pg_replication_slots WHERE slot_name = '{name}'"));
+    assert!(slot.starts_with("t\t") && !slot.ends_with("lost"), "slot after recovery: {slot}");
+    pg.psql(
+        db,
+        &format!("INSERT INTO {facilities} (id, code, name) VALUES (md5('after')::uuid, 'F-AFTER', 'after recovery')"),
+    );
+    let after_id = pg.psql(db, "SELECT md5('after')::uuid");
+    eventually(120, "a change after the recovery to stream into ClickHouse", || {
+        let n = ch_count(&format!(
+            "SELECT count() FROM {} WHERE origin = 'cdc' AND JSONExtractString(after, 'id') = '{after_id}'",
+            events(&facilities)
+        ));
+        (n == 1).then_some(())
+    });
+
+    // The changes made during the outage are there, and the two sides agree.
+    let state = current_state(&facilities);
+    let f1 = pg.psql(db, &format!("SELECT id FROM {facilities} WHERE code = 'F1'"));
+    assert_eq!(state[&f1]["name"], "renamed during the outage");
+    assert_eq!(state[&pg.psql(db, "SELECT md5('outage')::uuid")]["code"], "F-OUTAGE");
+    let items = current_state(&line_items);
+    assert_eq!(items.len() as u64, 3_000 - deleted);
+    assert!(items.values().all(|row| row["quantity"] != 3), "rows deleted during the outage are gone");
+    let out = olmisctl(&["reconcile", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), stderr(&out));
+
+    // Every step is in the audit log, and a second run finds nothing to do.
+    let audit = std::fs::read_to_string(project.path().join("rec/audit.jsonl")).unwrap();
+    for step in [
+        "delete-connector",
+        "drop-slot",
+        "create-slot",
+        "export",
+        "import",
+        "register-connector",
+        "wait-streaming",
+        "dbt-build",
+        "reconcile",
+    ] {
+        assert!(
+            audit.contains(&format!("\"step\":\"{step}\",\"event\":\"finished\"")),
+            "{step} not finished in:\n{audit}"
+        );
+    }
+    let out = olmisctl(&["bootstrap", "recover-slot", "--yes", "--dir", "rec"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("nothing to recover"), "{}", stdout(&out));
 }

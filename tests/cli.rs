@@ -190,11 +190,11 @@ fn secrets_are_masked_in_config_output() {
 #[test]
 fn not_yet_implemented_commands_exit_2_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
-    let output = olmisctl_bare(dir.path()).args(["--json", "reconcile"]).output().unwrap();
+    let output = olmisctl_bare(dir.path()).args(["--json", "recover"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     let doc: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(doc["error"]["kind"], "not_implemented");
-    assert_eq!(doc["error"]["message"], "`olmisctl reconcile` is not implemented yet");
+    assert_eq!(doc["error"]["message"], "`olmisctl recover` is not implemented yet");
 }
 
 #[test]

@@ -51,10 +51,8 @@ impl Audit {
 }
 
 fn now() -> String {
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0);
+    let micros =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0);
     let mut out = Vec::new();
     super::debezium::write_iso_utc(&mut out, micros, 3);
     String::from_utf8_lossy(&out).into_owned()

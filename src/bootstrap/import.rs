@@ -332,8 +332,11 @@ async fn import_chunks(
 /// Writes the deletes the snapshot implies and returns how many were new.
 async fn implied_deletes(ch: &ClickHouse, info: &TableInfo, table: &TableName, snapshot: &Snapshot) -> Result<u64> {
     let events = sql::events_table(table);
-    let older: u64 =
-        ch.scalar(&format!("SELECT count() FROM {events} WHERE lsn < {}", snapshot.event_lsn)).await?.parse().unwrap_or(0);
+    let older: u64 = ch
+        .scalar(&format!("SELECT count() FROM {events} WHERE lsn < {}", snapshot.event_lsn))
+        .await?
+        .parse()
+        .unwrap_or(0);
     if older == 0 {
         return Ok(0);
     }

@@ -200,12 +200,12 @@ pub async fn recover_slot(ctx: &Ctx, options: Options) -> Result<RecoverReport> 
             }
             Err(e) => {
                 audit.record(step.name(), "failed", &ctx.out.redact(&e.to_string()))?;
-                let hint = format!(
-                    "fix the cause, then resume: olmisctl bootstrap recover-slot --yes --resume-from {} (audit log: {})",
+                let resume = format!(
+                    "resume with: olmisctl bootstrap recover-slot --yes --resume-from {} (audit log: {})",
                     step.name(),
                     audit.path().display()
                 );
-                return Err(stopped_at(step, e, hint));
+                return Err(stopped_at(step, e, resume));
             }
         }
     }
@@ -213,18 +213,26 @@ pub async fn recover_slot(ctx: &Ctx, options: Options) -> Result<RecoverReport> 
     Ok(RecoverReport { slot, recovered: true, steps: results, audit_file: audit_path })
 }
 
-/// The step's error, prefixed with the step and carrying how to resume.
-fn stopped_at(step: Step, e: Error, hint: String) -> Error {
+/// The step's error, prefixed with the step and carrying how to resume (as the hint where the
+/// error kind has one, else in the message).
+fn stopped_at(step: Step, e: Error, resume: String) -> Error {
     let prefix = format!("recover-slot stopped at step {}", step.name());
+    let hint = |old: Option<String>| Some(old.map(|h| format!("{h}; then {resume}")).unwrap_or(resume.clone()));
     match e {
-        Error::Service { service, message, .. } => {
-            Error::Service { service, message: format!("{prefix}: {message}"), hint: Some(hint) }
+        Error::Service { service, message, hint: old } => {
+            Error::Service { service, message: format!("{prefix}: {message}"), hint: hint(old) }
         }
-        Error::Timeout { what, after_secs, detail, .. } => {
-            Error::Timeout { what: format!("{what} ({prefix})"), after_secs, detail, hint: Some(hint) }
+        Error::Timeout { what, after_secs, detail, hint: old } => {
+            Error::Timeout { what: format!("{what} ({prefix})"), after_secs, detail, hint: hint(old) }
+        }
+        Error::Usage { message, hint: old } => {
+            Error::Usage { message: format!("{prefix}: {message}"), hint: hint(old) }
+        }
+        Error::File { path, message, hint: old } => {
+            Error::File { path, message: format!("{message} ({prefix})"), hint: hint(old) }
         }
         Error::Interrupted => Error::Interrupted,
-        other => Error::Failed(format!("{prefix}: {other}")).with_hint(hint),
+        other => Error::Failed(format!("{prefix}: {other}\n  {resume}")),
     }
 }
 
@@ -232,28 +240,23 @@ fn confirm(ctx: &Ctx, slot: &SlotState, steps: &[Step], yes: bool) -> Result<()>
     if yes {
         return Ok(());
     }
-    let plan: Vec<String> = steps.iter().enumerate().map(|(i, s)| format!("  {}. {}", i + 1, s.describe(ctx))).collect();
     let state = match slot {
         SlotState::Missing => "missing".to_string(),
         SlotState::Lost => "invalidated (wal_status = lost)".to_string(),
         SlotState::Healthy { wal_status, .. } => format!("healthy ({wal_status}), resuming a recovery"),
     };
-    if !std::io::stdin().is_terminal() {
+    let name = &ctx.settings.source.slot_name;
+    if ctx.out.json || !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
         return Err(Error::usage(format!(
-            "replication slot {} is {state}; recovering it deletes the connector and replaces the slot, \
-             and there is no terminal to confirm on",
-            ctx.settings.source.slot_name
+            "replication slot {name} is {state}; recovering deletes the connector and replaces the slot, \
+             and there is no terminal to confirm on"
         ))
         .with_hint("re-run with --yes to confirm (for scripts)"));
     }
-    eprintln!(
-        "Replication slot {} is {state}. This will:\n{}\nProceed? [y/N] ",
-        ctx.settings.source.slot_name,
-        plan.join("\n")
-    );
-    let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer).map_err(|e| Error::usage(format!("cannot read the answer: {e}")))?;
-    if matches!(answer.trim().to_lowercase().as_str(), "y" | "yes") {
+    let plan: Vec<String> =
+        steps.iter().enumerate().map(|(i, s)| format!("  {}. {}", i + 1, s.describe(ctx))).collect();
+    ctx.out.info(format!("Replication slot {name} is {state}. Recovery will:\n{}", plan.join("\n")));
+    if ctx.out.confirm("Proceed?") {
         Ok(())
     } else {
         Err(Error::Failed("recovery not confirmed: nothing was changed".into()))
@@ -265,7 +268,7 @@ async fn run_step(ctx: &Ctx, pg: &Client, step: Step, options: &Options) -> Resu
     let slot = &settings.source.slot_name;
     let export_dir = options.dir.join("export");
     match step {
-        Step::DeleteConnector => pipeline::delete_connector(ctx).await,
+        Step::DeleteConnector => pipeline::delete_connector(ctx, options.timeout).await,
         Step::DropSlot => pipeline::drop_slot(pg, slot, options.timeout).await,
         Step::CreateSlot => pipeline::create_slot(pg, slot).await,
         Step::Export => {
@@ -278,7 +281,8 @@ async fn run_step(ctx: &Ctx, pg: &Client, step: Step, options: &Options) -> Resu
         }
         Step::Import => {
             let ch = ClickHouse::new(settings)?;
-            let report = import::import(&ch, &ctx.out, ImportRequest { dir: export_dir, tables: None, range: None }).await?;
+            let report =
+                import::import(&ch, &ctx.out, ImportRequest { dir: export_dir, tables: None, range: None }).await?;
             let rows: u64 = report.tables.iter().map(|t| t.rows_imported).sum();
             let deletes: u64 = report.tables.iter().filter_map(|t| t.implied_deletes).sum();
             Ok(format!("{rows} rows imported, {deletes} deletes during the outage"))

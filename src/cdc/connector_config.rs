@@ -120,6 +120,13 @@ impl ConnectorConfig {
         self.values.get(key).map(String::as_str)
     }
 
+    /// The same config with one value replaced, for a registration that differs from the template
+    /// on purpose (e.g. `snapshot.mode` when the data was loaded another way).
+    pub fn with(mut self, key: &str, value: &str) -> ConnectorConfig {
+        self.values.insert(key.to_string(), value.to_string());
+        self
+    }
+
     /// The full config for the Connect client's PUT (contains the password).
     pub fn map(&self) -> &ConfigMap {
         &self.values

@@ -15,9 +15,9 @@ use crate::context::Ctx;
 use crate::error::{Exit, Result};
 
 const RECOVER_STEPS: &str = "\
-Steps (each logged to DIR/audit.jsonl; a failure names the step to resume from):
-  delete-connector, drop-slot, create-slot, export, import, register-connector (snapshot.mode=no_data),
-  wait-streaming, dbt-build, reconcile
+Steps, each logged to DIR/audit.jsonl (a failure names the step to resume from):
+  delete-connector, drop-slot, create-slot, export, import,
+  register-connector (snapshot.mode=no_data), wait-streaming, dbt-build, reconcile
 With a healthy slot it does nothing (exit 0). Without a terminal, --yes is required.";
 
 #[derive(Debug, Args)]

@@ -339,22 +339,9 @@ async fn reset(
     let progress = ctx.out.progress(format!("Resetting connector {name}"));
     progress.update("stopping");
     connect.stop(name).await?;
-    let deadline = std::time::Instant::now() + timeout;
-    loop {
-        let stopped = connect.status(name).await?.is_some_and(|s| s.connector.state == "STOPPED" && s.tasks.is_empty());
-        if stopped {
-            break;
-        }
-        if std::time::Instant::now() >= deadline {
-            progress.fail("did not stop");
-            return Err(Error::Timeout {
-                what: format!("connector {name} to stop"),
-                after_secs: timeout.as_secs(),
-                detail: String::new(),
-                hint: Some("`olmisctl connector status`".into()),
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
+    if let Err(e) = register::wait_stopped(connect, name, timeout).await {
+        progress.fail("did not stop");
+        return Err(e);
     }
     progress.update("clearing offsets");
     connect.reset_offsets(name).await?;
