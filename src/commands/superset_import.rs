@@ -2,6 +2,7 @@
 //! (or one directory), checked, bundled and imported through Superset's assets API.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use clap::Args;
 use serde::Serialize;
@@ -11,11 +12,12 @@ use crate::clients::superset::Superset;
 use crate::context::Ctx;
 use crate::error::{Error, Exit, Result};
 use crate::output::{Report, Styles};
+use crate::packages::superset::AssetKind;
+use crate::packages::{self, Finding, PackageKind, PackageModel, load, rules};
 use crate::settings::{Runtime, Secret, Settings, required};
 use crate::superset::bundle::{self, ClickHouseTarget};
-use crate::superset::check;
-use crate::superset::sources::{self, Source};
-use crate::superset::tree::{self, AssetKind, AssetTree, Finding};
+use crate::superset::tree::{self, AssetTree};
+use crate::superset::{AssetDir, PLATFORM, asset_dirs, platform_assets};
 
 #[derive(Debug, Args)]
 pub struct SupersetImportArgs {
@@ -65,33 +67,19 @@ impl Report for ImportReport {
 
 pub async fn run(args: SupersetImportArgs, ctx: &Ctx) -> Result<Exit> {
     let settings = &ctx.settings;
-    let sources = match &args.path {
-        Some(path) => {
-            let dir = settings.project_dir.join(path);
-            if !dir.is_dir() {
-                return Err(Error::file(&dir, "is not a directory")
-                    .with_hint("pass a package directory or its superset/assets directory"));
-            }
-            vec![sources::package(&dir)]
-        }
-        None => sources::configured(settings),
+    let (models, dirs) = match &args.path {
+        Some(path) => one_directory(&settings.project_dir.join(path))?,
+        None => configured(settings)?,
     };
-    for source in &sources {
-        if !source.package_dir.is_dir() {
-            return Err(Error::file(&source.package_dir, "does not exist").with_hint(
-                "check ANALYTICS_CORE_PATH / ANALYTICS_EXTENSIONS_PATHS, or run `olmisctl packages fetch` in Git mode",
-            ));
-        }
+    let findings = packages::validate_superset(&models);
+    if !findings.is_empty() {
+        return refuse(ctx, &models, findings);
     }
-    let trees: Vec<AssetTree> = sources
-        .iter()
-        .filter(|s| s.assets_dir.is_dir())
-        .map(|s: &Source| tree::read_tree(&s.package, &s.assets_dir))
-        .collect();
-
-    let checked = check::check(&trees);
-    if !checked.findings.is_empty() {
-        return refuse(ctx, checked.findings);
+    let trees: Vec<AssetTree> = dirs.iter().map(|d| tree::read_tree(&d.package, &d.dir)).collect();
+    // The validator has just read these files: a problem now means one changed in between.
+    let changed: Vec<Finding> = trees.iter().flat_map(|t| t.findings.iter().cloned()).collect();
+    if !changed.is_empty() {
+        return refuse(ctx, &models, changed);
     }
     announce_init(ctx);
     let mut superset = Superset::new(settings)?;
@@ -102,16 +90,21 @@ pub async fn run(args: SupersetImportArgs, ctx: &Ctx) -> Result<Exit> {
     }
     progress.finish("ok");
 
-    // References outside the set (e.g. one extension directory on the core's datasets) must
-    // already be in Superset.
+    // A set with its core resolves every reference (the validator checked them). Without it (one
+    // extension's or export's directory), references outside must already be in Superset.
     let mut missing = Vec::new();
-    for unresolved in &checked.unresolved {
-        if superset.find(unresolved.kind, &unresolved.uuid).await?.is_none() {
-            missing.push(unresolved.finding());
+    if !models.iter().any(|m| m.kind() == Some(PackageKind::Core)) {
+        for dangling in rules::dangling_references(&models) {
+            if superset.find(dangling.kind, &dangling.uuid).await?.is_none() {
+                missing.push(dangling.finding().with_hint(format!(
+                    "Superset has no {} with this UUID either: import the package that defines it first, or fix the UUID",
+                    dangling.kind.as_str()
+                )));
+            }
         }
     }
     if !missing.is_empty() {
-        return refuse(ctx, missing);
+        return refuse(ctx, &models, missing);
     }
 
     let target = clickhouse_target(settings)?;
@@ -150,6 +143,28 @@ pub async fn run(args: SupersetImportArgs, ctx: &Ctx) -> Result<Exit> {
     Ok(ctx.out.report(&ImportReport { superset_url: superset.url().to_string(), imported }))
 }
 
+/// The configured packages (and the project's platform assets), read for the validator, and
+/// their asset folders in import order.
+fn configured(settings: &Settings) -> Result<(Vec<PackageModel>, Vec<AssetDir>)> {
+    let packages = packages::resolve(settings)?;
+    let platform = platform_assets(settings).map(|dir| load::load_assets(&dir, PLATFORM));
+    let models = platform.into_iter().chain(packages.iter().map(|p| load::load(&p.root))).collect();
+    Ok((models, asset_dirs(settings, &packages)))
+}
+
+/// The directory given on the command line: a package, or an asset folder such as an unzipped
+/// export.
+fn one_directory(dir: &Path) -> Result<(Vec<PackageModel>, Vec<AssetDir>)> {
+    if !dir.is_dir() {
+        return Err(Error::file(dir, "is not a directory")
+            .with_hint("pass a package directory or its superset/assets directory"));
+    }
+    let assets = tree::assets_dir_of(dir);
+    let model = if assets == dir { load::load_assets(dir, &load::folder_label(dir)) } else { load::load(dir) };
+    let dirs = vec![AssetDir { package: model.label.clone(), dir: assets }];
+    Ok((vec![model], dirs))
+}
+
 /// Where Superset reaches ClickHouse: SUPERSET_CLICKHOUSE_URL (default CLICKHOUSE_URL).
 fn clickhouse_target(settings: &Settings) -> Result<ClickHouseTarget> {
     let url = &settings.superset.clickhouse_url;
@@ -174,10 +189,20 @@ fn announce_init(ctx: &Ctx) {
 }
 
 /// Prints the findings (exit 1) and stops before anything is imported.
-fn refuse(ctx: &Ctx, findings: Vec<Finding>) -> Result<Exit> {
+fn refuse(ctx: &Ctx, models: &[PackageModel], findings: Vec<Finding>) -> Result<Exit> {
     let checks = findings
         .into_iter()
-        .map(|f| Check::fail(f.location(), format!("[{}] {}", f.rule, f.message)).with_hint(f.hint))
+        .map(|mut f| {
+            // The validator's paths are relative to the package; show where the file is.
+            if let Some(model) = models.iter().find(|m| m.label == f.package) {
+                f.file = f.file.map(|file| model.root.join(file));
+            }
+            let check = Check::fail(f.location(), format!("[{}] {}", f.rule, f.message));
+            match f.fix() {
+                Some(hint) => check.with_hint(hint),
+                None => check,
+            }
+        })
         .collect();
     Ok(ctx.out.report(&CheckReport::new("Superset assets are not valid; nothing was imported", checks)))
 }

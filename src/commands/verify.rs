@@ -3,6 +3,7 @@
 use clap::{Args, ValueEnum};
 
 use crate::checks::CheckReport;
+use crate::clickhouse::{freshness, ingestion};
 use crate::context::Ctx;
 use crate::error::{Exit, Result};
 
@@ -23,6 +24,17 @@ pub struct VerifyArgs {
     /// (superset --render) Folder for one screenshot per dashboard [default: <temp dir>/olmisctl-superset-render]
     #[arg(long, value_name = "DIR")]
     pub screenshots: Option<std::path::PathBuf>,
+    /// (freshness) Also say whether anything landed after this time (ISO 8601; empty = never):
+    /// "new_data" in the JSON
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub since: Option<String>,
+    /// (freshness --since) Exit with this code when nothing landed since then, so a scheduler can
+    /// skip the build (Airflow's BashOperator skips a task on 99, the only code reserved for it)
+    #[arg(long, value_name = "CODE", requires = "since", value_parser = ["99"])]
+    pub nothing_new_exit_code: Option<String>,
+    /// (freshness) Maximum age of the newest event [default: FRESHNESS_MAX_AGE_MINUTES]
+    #[arg(long, value_name = "MINUTES")]
+    pub max_age_minutes: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -49,6 +61,15 @@ pub enum VerifyTarget {
 
 pub async fn run(args: VerifyArgs, ctx: &Ctx) -> Result<Exit> {
     match args.target {
+        VerifyTarget::Ingestion => Ok(ctx.out.report(&ingestion::run(ctx).await?)),
+        VerifyTarget::Freshness => {
+            let gate = freshness::Gate {
+                since: args.since.as_deref(),
+                max_age_minutes: args.max_age_minutes.unwrap_or(ctx.settings.dbt.freshness_max_age_minutes),
+                exit_when_nothing_new: args.nothing_new_exit_code.is_some(),
+            };
+            Ok(ctx.out.report(&freshness::run(ctx, &gate).await?))
+        }
         VerifyTarget::Packages => Ok(ctx.out.report(&packages(ctx).await?)),
         VerifyTarget::Cdc => {
             let checks = crate::cdc::verify::checks(&ctx.settings, &ctx.out).await?;

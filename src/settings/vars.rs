@@ -81,6 +81,7 @@ const fn secret(name: &'static str, group: Group, generate: Generate, doc: &'sta
 
 pub const SSL_MODES: &[&str] = &["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
 pub const RUNTIMES: &[&str] = &["compose", "external"];
+pub const COMPAT_MODES: &[&str] = &["auto", "on", "off"];
 
 use Group::*;
 use Kind::*;
@@ -106,6 +107,13 @@ pub const VARS: &[Var] = &[
         None,
         Text,
         "Command that runs compose (default: `docker compose`, then `docker-compose`)",
+    ),
+    var(
+        "OLMIS_COMPOSE_COMPAT",
+        Runtime,
+        Some("auto"),
+        OneOf(COMPAT_MODES),
+        "Add compose/docker-compose.compat.yml (no seccomp for glibc images): `auto` on engines older than 20.10.10, `on`, `off`",
     ),
     var("SOURCE_PG_HOST", Source, Some("localhost"), Text, "OpenLMIS PostgreSQL host, as olmisctl reaches it"),
     var("SOURCE_PG_PORT", Source, Some("5432"), Port, "OpenLMIS PostgreSQL port, as olmisctl reaches it"),
@@ -164,13 +172,19 @@ pub const VARS: &[Var] = &[
         List,
         "Kafka brokers as ClickHouse sees them (default: KAFKA_BOOTSTRAP_SERVERS)",
     ),
-    var("CLICKHOUSE_CLUSTER", ClickHouse, None, Name, "Cluster name: DDL uses ON CLUSTER and Replicated engines"),
+    var(
+        "CLICKHOUSE_CLUSTER",
+        ClickHouse,
+        None,
+        Name,
+        "Cluster name: DDL uses ON CLUSTER and Replicated engines (one shard, any number of replicas)",
+    ),
     var(
         "RAW_KAFKA_TOPICS",
         ClickHouse,
         None,
         List,
-        "Topics to land (default: clickhouse/config/topics.yaml, else derived from the allowlist)",
+        "Topics to land, full names (default: SOURCE_PG_TABLE_ALLOWLIST with the prefix when set, else clickhouse/config/topics.yaml)",
     ),
     var("RAW_TTL_DAYS", ClickHouse, Some("0"), Number, "Days to keep raw events; 0 keeps them forever"),
     var("SUPERSET_URL", Superset, Some("http://localhost:8088"), Url, "Superset URL"),
@@ -232,7 +246,13 @@ pub const VARS: &[Var] = &[
     secret("GIT_TOKEN", Packages, Generate::No, "Token for HTTPS Git access (never written to .git/config)"),
     var("OLMIS_DBT", Dbt, None, Path, "dbt executable (default: `dbt` on PATH)"),
     var("DBT_SELECT", Dbt, None, Text, "dbt selector for builds (default: the core package)"),
-    var("FRESHNESS_MAX_AGE_MINUTES", Dbt, Some("120"), Number, "Raw data older than this fails the freshness gate"),
+    var(
+        "FRESHNESS_MAX_AGE_MINUTES",
+        Dbt,
+        Some("120"),
+        Number,
+        "Raw data older than this fails the freshness gate, unless its consumer has landed everything in Kafka",
+    ),
     var(
         "OLMIS_REFRESH_SCHEDULE",
         Dbt,
