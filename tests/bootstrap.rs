@@ -5,26 +5,64 @@
 
 mod common;
 
+use std::io::Write;
 use std::path::Path;
-use std::process::Command as StdCommand;
+use std::process::{Command as StdCommand, Stdio};
 
 use common::*;
 
-/// Creates `raw.events_<t>` for each table exactly as the BRIEF's raw-layer contract (and
-/// `clickhouse-init`'s template) defines it. Bootstrap tests don't need the Kafka landing, only the
-/// event tables.
-fn contract_raw_event_tables(tables: &[&str]) {
-    let s = stack();
-    s.clickhouse("CREATE DATABASE IF NOT EXISTS raw");
-    for t in tables {
-        let id = t.replace('.', "_");
-        s.clickhouse(&format!(
-            "CREATE TABLE IF NOT EXISTS raw.events_{id} (kafka_topic LowCardinality(String), kafka_partition Int32, \
-             kafka_offset Int64, kafka_key String, kafka_ts DateTime64(3), op LowCardinality(String), \
-             source_ts_ms Int64, lsn UInt64, origin LowCardinality(String), before String, after String, \
-             ingested_at DateTime64(3) DEFAULT now64(3)) ENGINE = MergeTree PARTITION BY toYYYYMM(ingested_at) \
-             ORDER BY (kafka_key, lsn, kafka_offset)"
-        ));
+/// The raw landing of `tables` as `olmisctl clickhouse-init` builds it for topic prefix `prefix`
+/// (events tables, Kafka consumers, views). On drop the consumers and views go (idle consumers
+/// would load the shared server), and the events tables too unless the test failed.
+struct Landing {
+    ids: Vec<String>,
+}
+
+impl Landing {
+    fn create(dir: &Path, prefix: &str, tables: &[&str]) -> Landing {
+        let out = stack()
+            .olmisctl(dir)
+            .env("DEBEZIUM_TOPIC_PREFIX", prefix)
+            .env("SOURCE_PG_TABLE_ALLOWLIST", tables.join(","))
+            .arg("clickhouse-init")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "clickhouse-init: {}\n{}", stdout(&out), stderr(&out));
+        Landing { ids: tables.iter().map(|t| t.replace('.', "_")).collect() }
+    }
+}
+
+impl Drop for Landing {
+    fn drop(&mut self) {
+        for t in &self.ids {
+            let mut doomed = vec![
+                format!("raw.parsed_{t}_mv"),
+                format!("raw.events_{t}_mv"),
+                format!("raw.errors_{t}_mv"),
+                format!("raw.kafka_{t}"),
+                format!("raw.parsed_{t}"),
+            ];
+            if !std::thread::panicking() {
+                doomed.push(format!("raw.events_{t}"));
+            }
+            for table in doomed {
+                // Not stack().clickhouse(): it asserts, and a panic in a drop while unwinding aborts.
+                // curl reads its options from stdin so the password stays out of the process list.
+                let config = format!(
+                    "silent\noutput = \"/dev/null\"\nheader = \"X-ClickHouse-User: {}\"\nheader = \"X-ClickHouse-Key: {}\"\n\
+                     data-binary = \"DROP TABLE IF EXISTS {table} SYNC\"\nurl = \"{}\"\n",
+                    stack().get("CLICKHOUSE_USER"),
+                    stack().get("CLICKHOUSE_PASSWORD"),
+                    stack().get("CLICKHOUSE_URL")
+                );
+                if let Ok(mut child) = StdCommand::new("curl").args(["--config", "-"]).stdin(Stdio::piped()).spawn() {
+                    if let Some(mut stdin) = child.stdin.take() {
+                        let _ = stdin.write_all(config.as_bytes());
+                    }
+                    let _ = child.wait();
+                }
+            }
+        }
     }
 }
 
@@ -117,9 +155,13 @@ fn json(output: &std::process::Output) -> serde_json::Value {
 fn export_import_reconcile_and_import_again() {
     let src = Source::new("bs_roundtrip", 20_000);
     let tables = src.tables();
-    contract_raw_event_tables(&tables.iter().map(String::as_str).collect::<Vec<_>>());
     let dir = tempfile::tempdir().unwrap();
     let list = tables.join(",");
+    let _landing = Landing::create(
+        dir.path(),
+        &unique("bsp").to_lowercase(),
+        &tables.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
 
     let out = src
         .olmisctl(dir.path())
@@ -195,9 +237,13 @@ fn export_import_reconcile_and_import_again() {
 fn reconcile_reports_divergence_and_a_new_export_resolves_it() {
     let src = Source::new("bs_diverge", 2_000);
     let tables = src.tables();
-    contract_raw_event_tables(&tables.iter().map(String::as_str).collect::<Vec<_>>());
     let dir = tempfile::tempdir().unwrap();
     let list = tables.join(",");
+    let _landing = Landing::create(
+        dir.path(),
+        &unique("bsp").to_lowercase(),
+        &tables.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
     let ok = |args: &[&str]| {
         let out = src.olmisctl(dir.path()).args(args).output().unwrap();
         assert!(out.status.success(), "{args:?}: {}\n{}", stdout(&out), stderr(&out));
@@ -251,8 +297,8 @@ fn reconcile_reports_divergence_and_a_new_export_resolves_it() {
 fn date_range_import_then_full_import_adds_only_the_rest() {
     let src = Source::new("bs_range", 5_000);
     let li = src.line_items();
-    contract_raw_event_tables(&[li.as_str()]);
     let dir = tempfile::tempdir().unwrap();
+    let _landing = Landing::create(dir.path(), &unique("bsp").to_lowercase(), &[li.as_str()]);
     let run = |args: &[&str]| src.olmisctl(dir.path()).args(args).output().unwrap();
     let out = run(&["bootstrap", "export", "--tables", &li, "--to", "exp", "--chunk-rows", "2000"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -303,8 +349,8 @@ fn interrupted_import_resumes_without_duplicates() {
     let rows = 400_000u64;
     let src = Source::new("bs_resume", rows as u32);
     let li = src.line_items();
-    contract_raw_event_tables(&[li.as_str()]);
     let dir = tempfile::tempdir().unwrap();
+    let _landing = Landing::create(dir.path(), &unique("bsp").to_lowercase(), &[li.as_str()]);
     let out = src
         .olmisctl(dir.path())
         .args(["bootstrap", "export", "--tables", &li, "--to", "exp", "--chunk-rows", "10000"])
@@ -492,58 +538,6 @@ fn append(path: &Path, text: &str) {
     f.write_all(text.as_bytes()).unwrap();
 }
 
-/// The Kafka landing of the BRIEF's raw-layer contract for one topic (Kafka engine table and a
-/// materialized view into `raw.events_<t>`), as `clickhouse-init` sets it up. Dropped on drop so no
-/// consumer outlives the test.
-struct ContractKafkaLanding {
-    ids: Vec<String>,
-}
-
-impl ContractKafkaLanding {
-    fn create(topics: &[(String, String)]) -> ContractKafkaLanding {
-        let s = stack();
-        let brokers = s.get("CLICKHOUSE_KAFKA_BROKERS");
-        let mut ids = Vec::new();
-        for (topic, table) in topics {
-            let id = table.replace('.', "_");
-            contract_raw_event_tables(&[table.as_str()]);
-            s.clickhouse(&format!(
-                "CREATE TABLE raw.kafka_{id} (message String) ENGINE = Kafka SETTINGS kafka_broker_list = '{brokers}', \
-                 kafka_topic_list = '{topic}', kafka_group_name = 'olmis_{id}', kafka_format = 'JSONAsString', \
-                 kafka_flush_interval_ms = 500, kafka_poll_timeout_ms = 100"
-            ));
-            s.clickhouse(&format!(
-                "CREATE MATERIALIZED VIEW raw.events_{id}_mv TO raw.events_{id} AS SELECT _topic AS kafka_topic, \
-                 toInt32(_partition) AS kafka_partition, toInt64(_offset) AS kafka_offset, _key AS kafka_key, \
-                 ifNull(_timestamp_ms, toDateTime64(0, 3)) AS kafka_ts, JSONExtractString(message, 'op') AS op, \
-                 JSONExtractInt(message, 'source', 'ts_ms') AS source_ts_ms, JSONExtractUInt(message, 'source', 'lsn') AS lsn, \
-                 'cdc' AS origin, if(JSONType(message, 'before') = 'Object', JSONExtractRaw(message, 'before'), '') AS before, \
-                 if(JSONType(message, 'after') = 'Object', JSONExtractRaw(message, 'after'), '') AS after \
-                 FROM raw.kafka_{id} WHERE message != ''"
-            ));
-            ids.push(id);
-        }
-        ContractKafkaLanding { ids }
-    }
-}
-
-impl Drop for ContractKafkaLanding {
-    fn drop(&mut self) {
-        for id in &self.ids {
-            for sql in
-                [format!("DROP VIEW IF EXISTS raw.events_{id}_mv"), format!("DROP TABLE IF EXISTS raw.kafka_{id}")]
-            {
-                let s = stack();
-                let _ = StdCommand::new("curl")
-                    .args(["-sS", "-H", &format!("X-ClickHouse-User: {}", s.get("CLICKHOUSE_USER"))])
-                    .args(["-H", &format!("X-ClickHouse-Key: {}", s.get("CLICKHOUSE_PASSWORD"))])
-                    .args(["--data-binary", &sql, s.get("CLICKHOUSE_URL")])
-                    .output();
-            }
-        }
-    }
-}
-
 /// Deletes the test's connector when the test ends, whatever happened.
 struct ConnectorGuard(String);
 
@@ -599,8 +593,7 @@ fn recover_slot_after_the_slot_is_invalidated_for_real() {
     // The pipeline as it normally runs: Debezium's snapshot, landed by ClickHouse's Kafka engine.
     let out = olmisctl(&["register-connector", "--yes"]);
     assert!(out.status.success(), "register-connector: {}\n{}", stdout(&out), stderr(&out));
-    let topics: Vec<(String, String)> = tables.iter().map(|t| (format!("{name}.{t}"), t.clone())).collect();
-    let _landing = ContractKafkaLanding::create(&topics);
+    let _landing = Landing::create(project.path(), &name, &[facilities.as_str(), line_items.as_str()]);
     eventually(180, "Debezium's snapshot to land", || {
         (ch_count(&format!("SELECT count() FROM {}", events(&line_items))) >= 3_000
             && ch_count(&format!("SELECT count() FROM {}", events(&facilities))) >= 300)

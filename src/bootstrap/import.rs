@@ -27,10 +27,11 @@ use super::debezium::Encoding;
 use super::manifest::{Chunk, ExportedTable, Manifest, Snapshot};
 use super::progress::{Throughput, count};
 use super::raw_events::{self as sql, DateFilter};
+use crate::clickhouse::ddl::Layout;
 use crate::clients::clickhouse::{ClickHouse, SERVICE};
 use crate::error::{Error, Result};
 use crate::output::{Output, Progress, Report, Styles};
-use crate::settings::TableName;
+use crate::settings::{Settings, TableName};
 
 pub struct ImportRequest {
     pub dir: PathBuf,
@@ -166,7 +167,8 @@ impl Report for ImportReport {
     }
 }
 
-pub async fn import(ch: &ClickHouse, out: &Output, request: ImportRequest) -> Result<ImportReport> {
+pub async fn import(settings: &Settings, out: &Output, request: ImportRequest) -> Result<ImportReport> {
+    let ch = &ClickHouse::new(settings)?;
     let manifest = Manifest::read(&request.dir)?;
     let selected = select_tables(&manifest, request.tables.as_deref())?;
     let filters: Vec<Option<DateFilter>> = selected
@@ -181,7 +183,7 @@ pub async fn import(ch: &ClickHouse, out: &Output, request: ImportRequest) -> Re
                 .with_hint("create the raw landing first: olmisctl clickhouse-init"));
         }
     }
-    ch.execute(&sql::create_ledger()).await?;
+    ch.execute(&sql::create_ledger(&Layout::from_settings(&settings.clickhouse))?).await?;
     let mut tables = Vec::new();
     for (t, filter) in selected.iter().zip(&filters) {
         tables.push(import_table(ch, out, &manifest, &request.dir, t, filter.as_ref()).await?);

@@ -12,9 +12,12 @@
 use super::catalog::TableInfo;
 use super::debezium::Encoding;
 use super::manifest::Snapshot;
+use crate::clickhouse::ddl::Layout;
+use crate::clickhouse::template;
+use crate::error::Result;
 use crate::settings::TableName;
 
-pub const DATABASE: &str = "raw";
+pub use crate::clickhouse::ddl::RAW as DATABASE;
 
 /// `raw.events_<schema>_<table>`, quoted for SQL.
 pub fn events_table(table: &TableName) -> String {
@@ -199,12 +202,11 @@ pub fn parse_date(text: &str) -> Option<i64> {
 /// import adds nothing and an interrupted one resumes.
 pub const LEDGER: &str = "raw.bootstrap_imports";
 
-pub fn create_ledger() -> String {
-    format!(
-        "CREATE TABLE IF NOT EXISTS {LEDGER} (export_id String, source_table String, event_lsn UInt64, chunk UInt32, \
-         filter String, rows UInt64, imported_at DateTime64(3) DEFAULT now64(3)) \
-         ENGINE = MergeTree ORDER BY (source_table, event_lsn, chunk)"
-    )
+/// The ledger's DDL (`clickhouse/templates/bootstrap_imports.sql`), cluster-aware like the rest of
+/// the raw layer.
+pub fn create_ledger(layout: &Layout) -> Result<String> {
+    template::BOOTSTRAP_IMPORTS
+        .render(&[("on_cluster", &layout.on_cluster()), ("merge_tree", &layout.merge_tree("bootstrap_imports"))])
 }
 
 pub fn ledger_entries(table: &TableName, event_lsn: u64) -> String {

@@ -280,9 +280,8 @@ async fn run_step(ctx: &Ctx, pg: &Client, step: Step, options: &Options) -> Resu
             Ok(format!("{} tables, {rows} rows at LSN {}", report.tables.len(), report.snapshot.lsn))
         }
         Step::Import => {
-            let ch = ClickHouse::new(settings)?;
-            let report =
-                import::import(&ch, &ctx.out, ImportRequest { dir: export_dir, tables: None, range: None }).await?;
+            let request = ImportRequest { dir: export_dir, tables: None, range: None };
+            let report = import::import(settings, &ctx.out, request).await?;
             let rows: u64 = report.tables.iter().map(|t| t.rows_imported).sum();
             let deletes: u64 = report.tables.iter().filter_map(|t| t.implied_deletes).sum();
             Ok(format!("{rows} rows imported, {deletes} deletes during the outage"))

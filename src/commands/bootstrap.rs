@@ -9,7 +9,6 @@ use crate::bootstrap::catalog;
 use crate::bootstrap::export::{self, ExportRequest};
 use crate::bootstrap::import::{self, DateRange, ImportRequest};
 use crate::bootstrap::recover::{self, Options, Step};
-use crate::clients::clickhouse::ClickHouse;
 use crate::clients::postgres;
 use crate::context::Ctx;
 use crate::error::{Exit, Result};
@@ -93,8 +92,7 @@ pub async fn run(args: BootstrapArgs, ctx: &Ctx) -> Result<Exit> {
         BootstrapAction::Import { from, tables, since, until, date_column } => {
             let range = DateRange::from_flags(date_column.as_deref(), since.as_deref(), until.as_deref())?;
             let tables = tables.as_deref().map(catalog::parse_tables).transpose()?;
-            let ch = ClickHouse::new(&ctx.settings)?;
-            let report = import::import(&ch, &ctx.out, ImportRequest { dir: from, tables, range }).await?;
+            let report = import::import(&ctx.settings, &ctx.out, ImportRequest { dir: from, tables, range }).await?;
             Ok(ctx.out.report(&report))
         }
         BootstrapAction::RecoverSlot { yes, resume_from, dir, timeout } => {
