@@ -97,19 +97,11 @@ pub async fn export(settings: &Settings, out: &Output, request: ExportRequest) -
     if request.chunk_rows == 0 {
         return Err(Error::usage("--chunk-rows must be at least 1"));
     }
-    let target = Target::prepare(&request.dir)?;
-    let result = export_into(settings, out, &request, &target.partial).await;
-    match result {
-        Ok(mut report) => {
-            target.commit()?;
-            report.dir = request.dir.clone();
-            Ok(report)
-        }
-        Err(e) => {
-            target.abandon();
-            Err(e)
-        }
-    }
+    let mut target = Target::prepare(&request.dir)?;
+    let mut report = export_into(settings, out, &request, &target.partial).await?;
+    target.commit()?;
+    report.dir = request.dir.clone();
+    Ok(report)
 }
 
 async fn export_into(settings: &Settings, out: &Output, request: &ExportRequest, dir: &Path) -> Result<ExportReport> {
@@ -240,10 +232,11 @@ async fn export_table(
 }
 
 /// The export is written next to its destination and moved into place when complete, so a failed
-/// or interrupted run never leaves a half-written export where a finished one was.
+/// or interrupted run (Ctrl-C drops it) never leaves a half-written export where a finished one was.
 struct Target {
     dir: PathBuf,
     partial: PathBuf,
+    committed: bool,
 }
 
 impl Target {
@@ -266,10 +259,11 @@ impl Target {
             let _ = std::fs::remove_dir_all(&partial);
         }
         std::fs::create_dir(&partial).map_err(|e| Error::file(&partial, format!("cannot create: {e}")))?;
-        Ok(Target { dir, partial })
+        Ok(Target { dir, partial, committed: false })
     }
 
-    fn commit(&self) -> Result<()> {
+    fn commit(&mut self) -> Result<()> {
+        self.committed = true;
         if self.dir.exists() {
             let old = self.partial.with_extension("old");
             std::fs::rename(&self.dir, &old).map_err(|e| Error::file(&self.dir, format!("cannot replace: {e}")))?;
@@ -282,9 +276,13 @@ impl Target {
         }
         Ok(())
     }
+}
 
-    fn abandon(&self) {
-        let _ = std::fs::remove_dir_all(&self.partial);
+impl Drop for Target {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.partial);
+        }
     }
 }
 
@@ -302,15 +300,20 @@ mod tests {
         assert!(err.to_string().contains("is not an export"), "{err}");
 
         let fresh = root.path().join("export");
-        let t = Target::prepare(&fresh).unwrap();
+        let mut t = Target::prepare(&fresh).unwrap();
         std::fs::write(t.partial.join(manifest::FILE_NAME), "{}").unwrap();
         t.commit().unwrap();
         assert!(fresh.join(manifest::FILE_NAME).is_file());
         // A finished export is replaced by the next one.
-        let t = Target::prepare(&fresh).unwrap();
+        let mut t = Target::prepare(&fresh).unwrap();
         std::fs::write(t.partial.join("new"), "").unwrap();
         t.commit().unwrap();
         assert!(fresh.join("new").is_file() && !fresh.join(manifest::FILE_NAME).exists());
+        // An export that never finishes leaves nothing.
+        let t = Target::prepare(&root.path().join("never")).unwrap();
+        let partial = t.partial.clone();
+        drop(t);
+        assert!(!partial.exists() && !root.path().join("never").exists());
     }
 
     #[test]

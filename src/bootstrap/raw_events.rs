@@ -297,6 +297,17 @@ mod tests {
     }
 
     #[test]
+    fn ledger_follows_the_layout() {
+        let single = Layout { cluster: None, ttl_days: 0, brokers: vec![] };
+        let sql = create_ledger(&single).unwrap();
+        assert!(sql.starts_with("-- raw.bootstrap_imports") && sql.contains("ENGINE = MergeTree\n"), "{sql}");
+        let cluster = Layout { cluster: Some("olmis".into()), ..single };
+        let sql = create_ledger(&cluster).unwrap();
+        assert!(sql.contains("raw.bootstrap_imports ON CLUSTER `olmis`"), "{sql}");
+        assert!(sql.contains("ReplicatedMergeTree('/clickhouse/tables/{shard}/raw/bootstrap_imports'"), "{sql}");
+    }
+
+    #[test]
     fn literals_escape() {
         assert_eq!(literal("it's a \\ test"), "'it\\'s a \\\\ test'");
     }
