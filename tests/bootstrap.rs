@@ -399,6 +399,81 @@ fn interrupted_import_resumes_without_duplicates() {
 }
 
 #[test]
+fn the_snapshot_waits_for_writers_in_flight_and_ranks_after_them() {
+    let src = Source::new("bs_inflight", 1_000);
+    let li = src.line_items();
+    let dir = tempfile::tempdir().unwrap();
+    // A transaction that has written but not committed when the export starts.
+    let url = stack().get("OLMIS_STACK_PG_ADMIN_URL").replacen("/postgres?", &format!("/{}?", src.db), 1);
+    let mut writer = StdCommand::new(stack().bin("psql"))
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", &url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = writer.stdin.take().unwrap();
+    writeln!(stdin, "BEGIN; UPDATE {li} SET quantity = 4242 WHERE documentnumber = 'DOC-7';").unwrap();
+    stdin.flush().unwrap();
+    eventually(20, "the writer's update", || {
+        let waiting = src.sql(&format!(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+             WHERE c.relname = 'stock_card_line_items' AND l.mode = 'RowExclusiveLock' AND l.granted \
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ));
+        (waiting == "1").then_some(())
+    });
+    let mut export = StdCommand::new(assert_cmd::cargo::cargo_bin!("olmisctl"));
+    export.env_clear().envs(&stack().env).env("PATH", std::env::var("PATH").unwrap_or_default());
+    export.env("SOURCE_PG_DB", &src.db).env("NO_COLOR", "1").current_dir(dir.path());
+    let export = export
+        .args(["bootstrap", "export", "--tables", &li, "--to", "exp", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(!dir.path().join("exp").exists(), "the export must wait for the writer");
+    writeln!(stdin, "COMMIT;").unwrap();
+    drop(stdin);
+    writer.wait().unwrap();
+    let out = export.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(json(&out)["snapshot"]["consistency"], "locked");
+    let lines = StdCommand::new("sh")
+        .arg("-c")
+        .arg(format!("zstdcat {}/exp/{li}/*.zst | grep -c '\"quantity\":4242'", dir.path().display()))
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&lines).trim(), "1", "the committed update is in the snapshot");
+}
+
+#[test]
+fn without_lock_privilege_the_export_says_so() {
+    let src = Source::new("bs_readonly", 100);
+    let role = unique("bsro").to_lowercase();
+    let password = unique("pw");
+    src.sql(&format!(
+        "CREATE ROLE {role} LOGIN PASSWORD '{password}'; GRANT USAGE ON SCHEMA {r}, {s} TO {role}; \
+         GRANT SELECT ON ALL TABLES IN SCHEMA {r} TO {role}; GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {role}",
+        r = src.ref_schema,
+        s = src.stock_schema
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let out = src
+        .olmisctl(dir.path())
+        .env("SOURCE_PG_USER", &role)
+        .env("SOURCE_PG_PASSWORD", &password)
+        .args(["bootstrap", "export", "--tables", &src.facilities(), "--to", "exp", "--json"])
+        .output()
+        .unwrap();
+    src.sql(&format!("DROP OWNED BY {role}; DROP ROLE {role}"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(json(&out)["snapshot"]["consistency"], "unlocked");
+    assert!(stderr(&out).contains("cannot lock the exported tables"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains(&password));
+}
+
+#[test]
 fn bad_input_gets_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let s = stack();

@@ -80,7 +80,7 @@ pub async fn take(settings: &Settings, tables: &[TableName], out: &Output) -> Re
                         tokio::time::sleep(Duration::from_secs(1)).await;
                     }
                     Some(c) if *c == SqlState::LOCK_NOT_AVAILABLE => {
-                        let holders = writers_holding(&control, tables).await;
+                        let holders = lock_holders(&control, tables).await;
                         return Err(Error::service(
                             SERVICE,
                             format!(
@@ -185,15 +185,17 @@ async fn unlocked_snapshot(client: Client) -> Result<Snapshotted> {
     }
 }
 
-/// Who holds write locks on the tables, for the error message.
-async fn writers_holding(client: &Client, tables: &[TableName]) -> String {
+/// Who holds locks that conflict with SHARE on the tables (writers, a VACUUM, DDL), for the error
+/// message.
+async fn lock_holders(client: &Client, tables: &[TableName]) -> String {
     let names: Vec<String> = tables.iter().map(quote_table).collect();
     let rows = client
         .query(
             "SELECT DISTINCT a.pid, coalesce(a.usename::text, ''), coalesce(a.application_name, ''), \
              coalesce(extract(epoch FROM now() - a.xact_start)::bigint, 0) \
              FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-             WHERE l.granted AND l.mode = 'RowExclusiveLock' AND l.pid <> pg_backend_pid() \
+             WHERE l.granted AND l.pid <> pg_backend_pid() AND l.mode IN ('RowExclusiveLock', \
+             'ShareUpdateExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock') \
              AND l.relation IN (SELECT to_regclass(n)::oid FROM unnest($1::text[]) n)",
             &[&names],
         )
@@ -212,7 +214,7 @@ async fn writers_holding(client: &Client, tables: &[TableName]) -> String {
                     )
                 })
                 .collect();
-            format!("; writers holding them: {}", list.join(", "))
+            format!("; holding them: {}", list.join(", "))
         }
         _ => String::new(),
     }
