@@ -415,11 +415,11 @@ fn the_snapshot_waits_for_writers_in_flight_and_ranks_after_them() {
     writeln!(stdin, "BEGIN; UPDATE {li} SET quantity = 4242 WHERE documentnumber = 'DOC-7';").unwrap();
     stdin.flush().unwrap();
     eventually(20, "the writer's update", || {
-        let waiting = src.sql(&format!(
+        let waiting = src.sql(
             "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
              WHERE c.relname = 'stock_card_line_items' AND l.mode = 'RowExclusiveLock' AND l.granted \
-             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        ));
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        );
         (waiting == "1").then_some(())
     });
     let mut export = StdCommand::new(assert_cmd::cargo::cargo_bin!("olmisctl"));
