@@ -16,6 +16,7 @@ use super::catalog::{self, TableInfo, quote_ident, quote_table};
 use super::debezium::Encoding;
 use super::progress::count;
 use super::raw_events as sql;
+use crate::clickhouse::ddl::CURATED;
 use crate::clients::clickhouse::ClickHouse;
 use crate::clients::postgres::query_error;
 use crate::error::{Error, Exit, Result};
@@ -24,15 +25,22 @@ use crate::settings::TableName;
 
 /// A curated mart that holds exactly one row per row of a source table.
 pub struct Mirror {
+    /// The mart's name in the curated database.
     pub mart: &'static str,
     pub table: &'static str,
     /// The mart's columns holding the source's primary key, in key order.
     pub key: &'static [&'static str],
 }
 
-/// Marts of the core package that mirror a source table.
+/// Marts of the core package that mirror a source table (as their dbt reconciliation tests declare).
 pub const MIRRORS: &[Mirror] =
-    &[Mirror { mart: "curated.mart_facility_directory", table: "referencedata.facilities", key: &["facility_id"] }];
+    &[Mirror { mart: "mart_facility_directory", table: "referencedata.facilities", key: &["facility_id"] }];
+
+impl Mirror {
+    fn qualified(&self) -> String {
+        format!("{CURATED}.{}", self.mart)
+    }
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Side {
@@ -193,7 +201,7 @@ pub fn pg_checksum_sql(info: &TableInfo, table: &TableName) -> Result<String> {
 pub fn mart_checksum_sql(mirror: &Mirror) -> String {
     let parts: Vec<String> = mirror.key.iter().map(|k| format!("toString(`{k}`)")).collect();
     let key = if parts.len() == 1 { parts[0].clone() } else { format!("concat({})", parts.join(", '\\x1F', ")) };
-    format!("SELECT count(), toString(sum({})) FROM {}", sql::key_hash(&key), mirror.mart)
+    format!("SELECT count(), toString(sum({})) FROM {}", sql::key_hash(&key), mirror.qualified())
 }
 
 async fn pg_side(pg: &impl GenericClient, info: &TableInfo, table: &TableName) -> Result<Side> {
@@ -250,13 +258,14 @@ pub async fn reconcile(pg: &impl GenericClient, ch: &ClickHouse, tables: &[Table
         let Some((table, info)) = infos.iter().find(|(t, _)| t.to_string() == mirror.table) else {
             continue;
         };
-        if ch.scalar(&format!("EXISTS TABLE {}", mirror.mart)).await? != "1" {
-            skipped.push(format!("{} (mirrors {table}): not built yet", mirror.mart));
+        let mart = mirror.qualified();
+        if ch.scalar(&format!("EXISTS TABLE {mart}")).await? != "1" {
+            skipped.push(format!("{mart} (mirrors {table}): not built yet"));
             continue;
         }
         let source = pg_side(pg, info, table).await?;
         let side = ch_side(ch, &mart_checksum_sql(mirror)).await?;
-        marts.push(compare(mirror.mart.to_string(), mirror.mart.to_string(), source, Some(side)));
+        marts.push(compare(mart.clone(), mart, source, Some(side)));
     }
     Ok(ReconcileReport::new(compared, marts, skipped))
 }
@@ -294,6 +303,16 @@ mod tests {
         assert!(pg_key_text(&i, "t").unwrap().contains("left(to_char((\"t\" AT TIME ZONE 'UTC'), 'US'), 3)"));
         assert!(pg_key_text(&i, "f").is_err());
         assert_eq!(pg_key_expr(&i).unwrap(), "concat_ws(E'\\x1f', \"id\"::text, (\"d\" - DATE '1970-01-01')::text)");
+    }
+
+    #[test]
+    fn marts_hash_their_key_columns_like_the_source() {
+        let sql = mart_checksum_sql(&MIRRORS[0]);
+        assert_eq!(
+            sql,
+            "SELECT count(), toString(sum(reinterpretAsUInt64(reverse(substring(MD5(toString(`facility_id`)), 1, 8))))) \
+             FROM curated.mart_facility_directory"
+        );
     }
 
     #[test]
