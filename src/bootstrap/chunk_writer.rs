@@ -17,6 +17,7 @@ const ZSTD_LEVEL: i32 = 1;
 const QUEUE: usize = 4;
 
 enum Msg {
+    StartChunk { index: u32, first_offset: u64 },
     Data(Vec<u8>),
     EndChunk { rows: u64 },
 }
@@ -27,7 +28,7 @@ pub struct ChunkWriter {
 }
 
 impl ChunkWriter {
-    /// Chunks go to `<root>/<folder>/000000.tsv.zst`, `000001...`.
+    /// Chunk `i` goes to `<root>/<folder>/<i, 6 digits>.tsv.zst`.
     pub fn start(root: &Path, folder: &str) -> Result<ChunkWriter> {
         let dir = root.join(folder);
         std::fs::create_dir_all(&dir).map_err(|e| Error::file(&dir, format!("cannot create: {e}")))?;
@@ -37,12 +38,17 @@ impl ChunkWriter {
         Ok(ChunkWriter { tx, handle })
     }
 
+    /// Opens chunk `index`, whose rows carry offsets from `first_offset` on.
+    pub async fn start_chunk(&self, index: u32, first_offset: u64) -> Result<()> {
+        self.tx.send(Msg::StartChunk { index, first_offset }).await.map_err(|_| stopped())
+    }
+
     pub async fn write(&self, data: Vec<u8>) -> Result<()> {
-        self.tx.send(Msg::Data(data)).await.map_err(|_| Error::Failed("the chunk writer stopped".into()))
+        self.tx.send(Msg::Data(data)).await.map_err(|_| stopped())
     }
 
     pub async fn end_chunk(&self, rows: u64) -> Result<()> {
-        self.tx.send(Msg::EndChunk { rows }).await.map_err(|_| Error::Failed("the chunk writer stopped".into()))
+        self.tx.send(Msg::EndChunk { rows }).await.map_err(|_| stopped())
     }
 
     /// Waits for the files to be complete on disk and returns them.
@@ -52,30 +58,36 @@ impl ChunkWriter {
     }
 }
 
+/// The writer thread ends on a write error; the error itself comes back from `finish`.
+fn stopped() -> Error {
+    Error::Failed("the chunk writer stopped".into())
+}
+
 struct Open {
     encoder: zstd::Encoder<'static, BufWriter<File>>,
     path: PathBuf,
     file: String,
+    first_offset: u64,
 }
 
 fn write_chunks(mut rx: mpsc::Receiver<Msg>, dir: &Path, folder: &str) -> Result<Vec<Chunk>> {
     let mut chunks: Vec<Chunk> = Vec::new();
     let mut open: Option<Open> = None;
-    let mut first_offset = 0u64;
     while let Some(msg) = rx.blocking_recv() {
         match msg {
+            Msg::StartChunk { index, first_offset } => {
+                let name = format!("{index:06}.tsv.zst");
+                let path = dir.join(&name);
+                let file = File::create(&path).map_err(|e| Error::file(&path, format!("cannot create: {e}")))?;
+                let encoder = zstd::Encoder::new(BufWriter::with_capacity(1 << 20, file), ZSTD_LEVEL)
+                    .map_err(|e| Error::file(&path, format!("cannot start compression: {e}")))?;
+                open = Some(Open { encoder, path, file: format!("{folder}/{name}"), first_offset });
+            }
             Msg::Data(data) => {
-                if open.is_none() {
-                    let name = format!("{:06}.tsv.zst", chunks.len());
-                    let path = dir.join(&name);
-                    let file = File::create(&path).map_err(|e| Error::file(&path, format!("cannot create: {e}")))?;
-                    let encoder = zstd::Encoder::new(BufWriter::with_capacity(1 << 20, file), ZSTD_LEVEL)
-                        .map_err(|e| Error::file(&path, format!("cannot start compression: {e}")))?;
-                    open = Some(Open { encoder, path, file: format!("{folder}/{name}") });
-                }
-                if let Some(o) = open.as_mut() {
-                    o.encoder.write_all(&data).map_err(|e| Error::file(&o.path, format!("cannot write: {e}")))?;
-                }
+                let Some(o) = open.as_mut() else {
+                    return Err(Error::Failed("chunk data before the chunk started".into()));
+                };
+                o.encoder.write_all(&data).map_err(|e| Error::file(&o.path, format!("cannot write: {e}")))?;
             }
             Msg::EndChunk { rows } => {
                 if let Some(o) = open.take() {
@@ -88,8 +100,7 @@ fn write_chunks(mut rx: mpsc::Receiver<Msg>, dir: &Path, folder: &str) -> Result
                     let file = writer.into_inner().map_err(|e| Error::file(&path, format!("cannot write: {e}")))?;
                     file.sync_all().map_err(|e| Error::file(&path, format!("cannot sync: {e}")))?;
                     let bytes = file.metadata().map_err(|e| Error::file(&path, e.to_string()))?.len();
-                    chunks.push(Chunk { file: o.file, first_offset, rows, bytes });
-                    first_offset += rows;
+                    chunks.push(Chunk { file: o.file, first_offset: o.first_offset, rows, bytes });
                 }
             }
         }

@@ -1,7 +1,7 @@
 //! A streaming reader of PostgreSQL's binary COPY format: the 19-byte header (signature, flags,
 //! extension length), then per row a field count and `(length, bytes)` per field (length -1 for
-//! NULL), then a `-1` trailer. PostgreSQL sends a row per CopyData message, but nothing here relies
-//! on that: a row split across messages is carried over.
+//! NULL), then a `-1` trailer. Messages are pushed in as they arrive and rows pulled out one at a
+//! time; a row split across messages waits for the rest.
 
 const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 
@@ -16,11 +16,33 @@ impl std::fmt::Display for FormatError {
 
 #[derive(Default)]
 pub struct CopyReader {
-    carry: Vec<u8>,
+    buf: Vec<u8>,
+    pos: usize,
     header_done: bool,
     finished: bool,
-    /// Field byte ranges of the current row, reused between rows.
+    /// Field byte ranges of the current row, relative to its start; reused between rows.
     fields: Vec<Option<(usize, usize)>>,
+}
+
+/// One row's fields, borrowed from the reader until the next pull.
+pub struct Row<'a> {
+    data: &'a [u8],
+    fields: &'a [Option<(usize, usize)>],
+}
+
+impl<'a> Row<'a> {
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// Field `i`'s bytes, None for NULL.
+    pub fn get(&self, i: usize) -> Option<&'a [u8]> {
+        self.fields[i].map(|(s, e)| &self.data[s..e])
+    }
 }
 
 impl CopyReader {
@@ -32,64 +54,40 @@ impl CopyReader {
         self.finished
     }
 
-    /// Feeds one message; calls `row` with each complete row's fields (None = NULL).
-    pub fn feed<E>(
-        &mut self,
-        message: &[u8],
-        mut row: impl FnMut(&[Option<&[u8]>]) -> Result<(), E>,
-    ) -> Result<Result<(), E>, FormatError> {
-        let owned;
-        let data: &[u8] = if self.carry.is_empty() {
-            message
+    /// Adds one message's bytes (what was already read is dropped first).
+    pub fn push(&mut self, message: &[u8]) {
+        if self.pos == self.buf.len() {
+            self.buf.clear();
         } else {
-            self.carry.extend_from_slice(message);
-            owned = std::mem::take(&mut self.carry);
-            &owned
-        };
-        let mut pos = 0;
-        if !self.header_done {
-            match header_len(data)? {
-                Some(len) => {
-                    pos = len;
-                    self.header_done = true;
-                }
-                None => {
-                    self.carry = data.to_vec();
-                    return Ok(Ok(()));
-                }
-            }
+            self.buf.drain(..self.pos);
         }
-        let mut values: Vec<Option<&[u8]>> = Vec::new();
-        while pos < data.len() && !self.finished {
-            match self.parse_row(&data[pos..])? {
-                Some(RowEnd::Trailer) => {
-                    self.finished = true;
-                    pos += 2;
-                }
-                Some(RowEnd::Row(len)) => {
-                    values.clear();
-                    values.extend(self.fields.iter().map(|f| f.map(|(s, e)| &data[pos + s..pos + e])));
-                    if let Err(e) = row(&values) {
-                        return Ok(Err(e));
-                    }
-                    pos += len;
-                }
-                None => break,
-            }
-        }
-        if pos < data.len() && !self.finished {
-            self.carry = data[pos..].to_vec();
-        }
-        Ok(Ok(()))
+        self.pos = 0;
+        self.buf.extend_from_slice(message);
     }
 
-    /// Parses one row at the start of `data` into `self.fields`; None if incomplete.
-    fn parse_row(&mut self, data: &[u8]) -> Result<Option<RowEnd>, FormatError> {
+    /// The next complete row, or None until more data is pushed (or after the trailer).
+    pub fn next_row(&mut self) -> Result<Option<Row<'_>>, FormatError> {
+        if !self.header_done {
+            match header_len(&self.buf[self.pos..])? {
+                Some(len) => {
+                    self.pos += len;
+                    self.header_done = true;
+                }
+                None => return Ok(None),
+            }
+        }
+        if self.finished {
+            return Ok(None);
+        }
+        let start = self.pos;
+        let data = &self.buf[start..];
         let Some(count) = data.get(..2).map(|b| i16::from_be_bytes([b[0], b[1]])) else {
             return Ok(None);
         };
         if count == -1 {
-            return Ok(Some(RowEnd::Trailer));
+            self.finished = true;
+            self.pos += 2;
+            return Ok(None);
         }
         if count < 0 {
             return Err(FormatError(format!("negative field count {count}")));
@@ -114,13 +112,9 @@ impl CopyReader {
                 pos = end;
             }
         }
-        Ok(Some(RowEnd::Row(pos)))
+        self.pos = start + pos;
+        Ok(Some(Row { data: &self.buf[start..start + pos], fields: &self.fields }))
     }
-}
-
-enum RowEnd {
-    Row(usize),
-    Trailer,
 }
 
 /// Length of the header at the start of `data`, None if it is not all there yet.
@@ -142,10 +136,11 @@ fn header_len(data: &[u8]) -> Result<Option<usize>, FormatError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub mod tests {
     use super::*;
 
-    fn stream(rows: &[Vec<Option<&[u8]>>]) -> Vec<u8> {
+    /// A binary COPY stream of these rows.
+    pub fn stream(rows: &[Vec<Option<&[u8]>>]) -> Vec<u8> {
         let mut v = SIGNATURE.to_vec();
         v.extend_from_slice(&0u32.to_be_bytes());
         v.extend_from_slice(&0u32.to_be_bytes());
@@ -169,13 +164,10 @@ mod tests {
         let mut reader = CopyReader::new();
         let mut got = Vec::new();
         for part in data.chunks(piece) {
-            reader
-                .feed::<()>(part, |fields| {
-                    got.push(fields.iter().map(|f| f.map(<[u8]>::to_vec)).collect());
-                    Ok(())
-                })
-                .unwrap()
-                .unwrap();
+            reader.push(part);
+            while let Some(row) = reader.next_row().unwrap() {
+                got.push((0..row.len()).map(|i| row.get(i).map(<[u8]>::to_vec)).collect());
+            }
         }
         assert!(reader.finished());
         got
@@ -195,6 +187,7 @@ mod tests {
     #[test]
     fn garbage_is_an_error() {
         let mut reader = CopyReader::new();
-        assert!(reader.feed::<()>(b"NOTCOPY-------------------", |_| Ok(())).is_err());
+        reader.push(b"NOTCOPY-------------------");
+        assert!(reader.next_row().is_err());
     }
 }

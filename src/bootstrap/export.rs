@@ -12,8 +12,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use futures_util::StreamExt;
 use serde::Serialize;
+use tokio_postgres::Client;
 
 use super::catalog::{self, TableInfo};
 use super::chunk_writer::ChunkWriter;
@@ -107,7 +110,7 @@ pub async fn export(settings: &Settings, out: &Output, request: ExportRequest) -
 async fn export_into(settings: &Settings, out: &Output, request: &ExportRequest, dir: &Path) -> Result<ExportReport> {
     let snap = {
         let progress = out.progress(format!("taking a consistent snapshot of {} tables", request.tables.len()));
-        match snapshot::take(settings, &request.tables, out).await {
+        match snapshot::take(settings, &request.tables, READERS, out).await {
             Ok(s) => {
                 progress.finish(format!("LSN {} ({})", s.snapshot.lsn, s.snapshot.consistency));
                 s
@@ -122,10 +125,10 @@ async fn export_into(settings: &Settings, out: &Output, request: &ExportRequest,
     let mut tables = Vec::new();
     let mut report_tables = Vec::new();
     for table in &request.tables {
-        let info = catalog::describe(&snap.client, table).await?;
+        let info = catalog::describe(&snap.clients[0], table).await?;
         let started = Instant::now();
         let progress = out.progress(format!("exporting {table}"));
-        let exported = match export_table(&snap.client, &info, dir, request.chunk_rows, &progress).await {
+        let exported = match export_table(&snap.clients, &info, dir, request.chunk_rows, &progress).await {
             Ok(t) => t,
             Err(e) => {
                 progress.fail("failed");
@@ -149,7 +152,9 @@ async fn export_into(settings: &Settings, out: &Output, request: &ExportRequest,
         });
         tables.push(exported);
     }
-    snap.client.batch_execute("COMMIT").await.map_err(|e| query_error("ending the snapshot transaction", &e))?;
+    for client in &snap.clients {
+        client.batch_execute("COMMIT").await.map_err(|e| query_error("ending the snapshot transaction", &e))?;
+    }
     let manifest = Manifest {
         format: manifest::FORMAT,
         export_id: export_id.clone(),
@@ -172,63 +177,152 @@ fn export_id(time_ms: i64) -> String {
     format!("{stamp}-{:08x}", rand::random::<u32>())
 }
 
+/// Connections reading one table at once, each a range of its pages in the same snapshot: the
+/// source server reads on as many cores, and the encoding here runs on both of ours.
+const READERS: usize = 2;
+
+/// Tables smaller than this (64 MiB of 8 KiB pages) are read by one connection.
+const PARALLEL_MIN_PAGES: i64 = 8192;
+
+/// Page ranges `[from, to)` splitting a table of `pages` pages among `readers`; the last range is
+/// open-ended (pages added after the size was read are still inside the snapshot's reach).
+pub fn page_ranges(pages: i64, readers: usize) -> Vec<(i64, Option<i64>)> {
+    if readers <= 1 || pages < PARALLEL_MIN_PAGES {
+        return vec![(0, None)];
+    }
+    let n = readers as i64;
+    (0..n).map(|i| (pages * i / n, (i + 1 < n).then(|| pages * (i + 1) / n))).collect()
+}
+
+/// The WHERE clause of one page range (PostgreSQL 14+ reads it with a TID range scan).
+pub fn range_predicate((from, to): (i64, Option<i64>)) -> String {
+    match (from, to) {
+        (0, None) => String::new(),
+        (from, None) => format!(" WHERE ctid >= '({from},0)'::tid"),
+        (from, Some(to)) => format!(" WHERE ctid >= '({from},0)'::tid AND ctid < '({to},0)'::tid"),
+    }
+}
+
+/// Hands out chunk numbers and offset ranges to the readers of one table: each chunk owns
+/// `chunk_rows` offsets, so rows are numbered uniquely without the readers waiting on each other.
+struct Reservations {
+    chunk_rows: u64,
+    next: std::sync::Mutex<(u32, u64)>,
+}
+
+impl Reservations {
+    fn reserve(&self) -> (u32, u64) {
+        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        let taken = *next;
+        *next = (taken.0 + 1, taken.1 + self.chunk_rows);
+        taken
+    }
+}
+
 async fn export_table(
-    client: &tokio_postgres::Client,
+    clients: &[Client],
     info: &TableInfo,
     dir: &Path,
     chunk_rows: u64,
     progress: &crate::output::Progress,
 ) -> Result<ExportedTable> {
     let table = TableName::parse(&info.table).ok_or_else(|| Error::usage(format!("bad table name {}", info.table)))?;
-    let sql = format!(
-        "COPY (SELECT {} FROM {}) TO STDOUT (FORMAT binary)",
-        catalog::select_list(info),
-        catalog::quote_table(&table)
-    );
+    let row = clients[0]
+        .query_one(
+            "SELECT pg_relation_size($1::text::regclass) / current_setting('block_size')::bigint, \
+             current_setting('server_version_num')::int >= 140000",
+            &[&catalog::quote_table(&table)],
+        )
+        .await
+        .map_err(|e| query_error(&format!("reading the size of {table}"), &e))?;
+    let (pages, tid_range_scans): (i64, bool) = (row.get(0), row.get(1));
+    let readers = if tid_range_scans { clients.len() } else { 1 };
+    let select = format!("SELECT {} FROM {}", catalog::select_list(info), catalog::quote_table(&table));
+    let plan = Reservations { chunk_rows, next: std::sync::Mutex::new((0, 0)) };
+    let rows = AtomicU64::new(0);
+    let reads = page_ranges(pages, readers).into_iter().zip(clients).map(|(range, client)| {
+        let sql = format!("COPY ({select}{}) TO STDOUT (FORMAT binary)", range_predicate(range));
+        read_range(client, sql, info, &table, dir, &plan, &rows)
+    });
+    let all = futures_util::future::try_join_all(reads);
+    let mut all = std::pin::pin!(all);
+    let mut throughput = Throughput::new();
+    let mut ticker = tokio::time::interval(std::time::Duration::from_millis(250));
+    let mut chunks: Vec<_> = loop {
+        tokio::select! {
+            done = &mut all => break done?.into_iter().flatten().collect(),
+            _ = ticker.tick() => {
+                let n = rows.load(Ordering::Relaxed);
+                if let Some(rate) = throughput.tick(n) {
+                    progress.update(format!("{} rows, {rate}", count(n)));
+                }
+            }
+        }
+    };
+    chunks.sort_by(|a: &super::manifest::Chunk, b| a.file.cmp(&b.file));
+    Ok(ExportedTable { info: info.clone(), rows: rows.load(Ordering::Relaxed), chunks })
+}
+
+/// Streams one COPY into chunk files of at most `chunk_rows` lines.
+async fn read_range(
+    client: &Client,
+    sql: String,
+    info: &TableInfo,
+    table: &TableName,
+    dir: &Path,
+    plan: &Reservations,
+    rows: &AtomicU64,
+) -> Result<Vec<super::manifest::Chunk>> {
     let stream = client.copy_out(sql.as_str()).await.map_err(|e| query_error(&format!("exporting {table}"), &e))?;
     let mut stream = std::pin::pin!(stream);
     let writer = ChunkWriter::start(dir, &info.table)?;
     let mut reader = CopyReader::new();
     let mut encoder = LineEncoder::new(info);
-    let mut throughput = Throughput::new();
     let mut batch = Vec::with_capacity(BATCH_BYTES + 64 * 1024);
-    let mut rows = 0u64;
+    let mut chunk: Option<u64> = None;
     let mut in_chunk = 0u64;
+    let bad_row = |e: super::line::RowError| {
+        Error::service(SERVICE, format!("exporting {table}: column {}: {}", e.column, e.problem))
+    };
     while let Some(message) = stream.next().await {
-        let message = message.map_err(|e| query_error(&format!("exporting {table}"), &e))?;
-        let fed = reader
-            .feed(&message, |fields| {
-                encoder.encode(&mut batch, rows, fields)?;
-                rows += 1;
-                in_chunk += 1;
-                Ok::<(), super::line::RowError>(())
-            })
-            .map_err(|e| Error::service(SERVICE, format!("exporting {table}: {e}")))?;
-        fed.map_err(|e| {
-            Error::service(SERVICE, format!("exporting {table}: row {rows}, column {}: {}", e.column, e.problem))
-        })?;
-        if batch.len() >= BATCH_BYTES || in_chunk >= chunk_rows {
-            writer.write(std::mem::replace(&mut batch, Vec::with_capacity(BATCH_BYTES + 64 * 1024))).await?;
-            if in_chunk >= chunk_rows {
+        reader.push(&message.map_err(|e| query_error(&format!("exporting {table}"), &e))?);
+        while let Some(row) =
+            reader.next_row().map_err(|e| Error::service(SERVICE, format!("exporting {table}: {e}")))?
+        {
+            let mut starting = None;
+            let first = match chunk {
+                Some(first) => first,
+                None => {
+                    let (index, first) = plan.reserve();
+                    starting = Some(index);
+                    chunk = Some(first);
+                    first
+                }
+            };
+            encoder.encode(&mut batch, first + in_chunk, &row).map_err(bad_row)?;
+            in_chunk += 1;
+            rows.fetch_add(1, Ordering::Relaxed);
+            if let Some(index) = starting {
+                writer.start_chunk(index, first).await?;
+            }
+            if batch.len() >= BATCH_BYTES || in_chunk == plan.chunk_rows {
+                writer.write(std::mem::replace(&mut batch, Vec::with_capacity(BATCH_BYTES + 64 * 1024))).await?;
+            }
+            if in_chunk == plan.chunk_rows {
                 writer.end_chunk(in_chunk).await?;
+                chunk = None;
                 in_chunk = 0;
             }
-        }
-        if let Some(rate) = throughput.tick(rows) {
-            progress.update(format!("{} rows, {rate}", count(rows)));
         }
     }
     if !reader.finished() {
         return Err(Error::service(SERVICE, format!("exporting {table}: the COPY stream ended early")));
     }
-    if !batch.is_empty() {
-        writer.write(batch).await?;
-    }
     if in_chunk > 0 {
+        writer.write(batch).await?;
         writer.end_chunk(in_chunk).await?;
     }
-    let chunks = writer.finish().await?;
-    Ok(ExportedTable { info: info.clone(), rows, chunks })
+    writer.finish().await
 }
 
 /// The export is written next to its destination and moved into place when complete, so a failed
@@ -314,6 +408,25 @@ mod tests {
         let partial = t.partial.clone();
         drop(t);
         assert!(!partial.exists() && !root.path().join("never").exists());
+    }
+
+    #[test]
+    fn big_tables_are_read_in_page_ranges() {
+        assert_eq!(page_ranges(100, 2), vec![(0, None)], "small tables in one piece");
+        assert_eq!(page_ranges(20_000, 1), vec![(0, None)]);
+        assert_eq!(page_ranges(20_000, 2), vec![(0, Some(10_000)), (10_000, None)]);
+        assert_eq!(page_ranges(30_001, 3), vec![(0, Some(10_000)), (10_000, Some(20_000)), (20_000, None)]);
+        assert_eq!(range_predicate((0, None)), "");
+        assert_eq!(range_predicate((0, Some(5))), " WHERE ctid >= '(0,0)'::tid AND ctid < '(5,0)'::tid");
+        assert_eq!(range_predicate((5, None)), " WHERE ctid >= '(5,0)'::tid");
+    }
+
+    #[test]
+    fn chunks_own_disjoint_offset_ranges() {
+        let plan = Reservations { chunk_rows: 10, next: std::sync::Mutex::new((0, 0)) };
+        assert_eq!(plan.reserve(), (0, 0));
+        assert_eq!(plan.reserve(), (1, 10));
+        assert_eq!(plan.reserve(), (2, 20));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! table order), both TSV-escaped. Debezium writes them compactly, without spaces; so does this.
 
 use super::catalog::TableInfo;
+use super::copy_binary::Row;
 use super::debezium::{BadValue, Encoding, write_int, write_string, write_value};
 
 pub struct LineEncoder {
@@ -44,23 +45,23 @@ impl LineEncoder {
     }
 
     /// Appends the line for one row to `out`.
-    pub fn encode(&mut self, out: &mut Vec<u8>, offset: u64, fields: &[Option<&[u8]>]) -> Result<(), RowError> {
-        if fields.len() != self.encodings.len() {
+    pub fn encode(&mut self, out: &mut Vec<u8>, offset: u64, row: &Row<'_>) -> Result<(), RowError> {
+        if row.len() != self.encodings.len() {
             return Err(RowError {
                 column: String::new(),
-                problem: format!("row has {} fields, the table {}", fields.len(), self.encodings.len()),
+                problem: format!("row has {} fields, the table {}", row.len(), self.encodings.len()),
             });
         }
         self.after.clear();
         self.value_ranges.clear();
-        for (i, field) in fields.iter().enumerate() {
+        for i in 0..row.len() {
             self.after.extend_from_slice(&self.after_prefixes[i]);
             let start = self.after.len();
-            write_value(&mut self.after, self.encodings[i], *field)
+            write_value(&mut self.after, self.encodings[i], row.get(i))
                 .map_err(|e: BadValue| RowError { column: self.names[i].clone(), problem: e.to_string() })?;
             self.value_ranges.push((start, self.after.len()));
         }
-        if fields.is_empty() {
+        if row.is_empty() {
             self.after.push(b'{');
         }
         self.after.push(b'}');
@@ -84,6 +85,17 @@ impl LineEncoder {
 mod tests {
     use super::*;
     use crate::bootstrap::catalog::Column;
+    use crate::bootstrap::copy_binary::{CopyReader, tests::stream};
+
+    /// Encodes one row given as field values.
+    fn line(enc: &mut LineEncoder, offset: u64, fields: Vec<Option<&[u8]>>) -> Result<String, RowError> {
+        let mut reader = CopyReader::new();
+        reader.push(&stream(&[fields]));
+        let row = reader.next_row().unwrap().unwrap();
+        let mut out = Vec::new();
+        enc.encode(&mut out, offset, &row)?;
+        Ok(String::from_utf8(out).unwrap())
+    }
 
     fn col(name: &str, encoding: Encoding) -> Column {
         Column { name: name.into(), type_name: String::new(), encoding }
@@ -98,9 +110,8 @@ mod tests {
             primary_key: vec!["b".into(), "a".into()],
         };
         let mut enc = LineEncoder::new(&info);
-        let mut out = Vec::new();
-        enc.encode(&mut out, 7, &[Some(&1i32.to_be_bytes()), Some(b"x"), None]).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), "7\t{\"b\":\"x\",\"a\":1}\t{\"a\":1,\"b\":\"x\",\"v\":null}\n");
+        let text = line(&mut enc, 7, vec![Some(&1i32.to_be_bytes()), Some(b"x"), None]).unwrap();
+        assert_eq!(text, "7\t{\"b\":\"x\",\"a\":1}\t{\"a\":1,\"b\":\"x\",\"v\":null}\n");
     }
 
     #[test]
@@ -111,8 +122,8 @@ mod tests {
             primary_key: vec!["id".into()],
         };
         let mut enc = LineEncoder::new(&info);
-        let err = enc.encode(&mut Vec::new(), 0, &[Some(&1i32.to_be_bytes()), Some(b"xy")]).unwrap_err();
+        let err = line(&mut enc, 0, vec![Some(&1i32.to_be_bytes()), Some(b"xy")]).unwrap_err();
         assert_eq!(err.column, "when");
-        assert!(enc.encode(&mut Vec::new(), 0, &[None]).is_err());
+        assert!(line(&mut enc, 0, vec![None]).is_err());
     }
 }

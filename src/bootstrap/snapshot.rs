@@ -41,18 +41,23 @@ const LOCK_TIMEOUT: &str = "2s";
 const LOCK_ATTEMPTS: u32 = 10;
 const UNLOCKED_WAIT: Duration = Duration::from_secs(10);
 
-/// The export connection, inside a REPEATABLE READ READ ONLY transaction on the snapshot.
+/// The export's connections, each inside a REPEATABLE READ READ ONLY transaction on the same
+/// snapshot (the first one's transaction keeps an unlocked snapshot alive for the others).
 pub struct Snapshotted {
-    pub client: Client,
+    pub clients: Vec<Client>,
     pub snapshot: Snapshot,
 }
 
-pub async fn take(settings: &Settings, tables: &[TableName], out: &Output) -> Result<Snapshotted> {
+/// Takes the snapshot on `connections` (at least 1) connections.
+pub async fn take(settings: &Settings, tables: &[TableName], connections: usize, out: &Output) -> Result<Snapshotted> {
     let control = postgres::connect(settings).await?;
     for table in tables {
         super::catalog::ensure_exists(&control, table).await?;
     }
-    let client = postgres::connect(settings).await?;
+    let mut clients = Vec::new();
+    for _ in 0..connections.max(1) {
+        clients.push(postgres::connect(settings).await?);
+    }
     let list = tables.iter().map(quote_table).collect::<Vec<_>>().join(", ");
     for attempt in 1..=LOCK_ATTEMPTS {
         let locked = control
@@ -62,7 +67,7 @@ pub async fn take(settings: &Settings, tables: &[TableName], out: &Output) -> Re
             ))
             .await;
         match locked {
-            Ok(()) => return adopt_locked_snapshot(&control, client).await,
+            Ok(()) => return adopt_locked_snapshot(&control, clients).await,
             Err(e) => {
                 rollback(&control).await;
                 match e.code() {
@@ -73,7 +78,7 @@ pub async fn take(settings: &Settings, tables: &[TableName], out: &Output) -> Re
                              row changes again. Grant UPDATE on the tables to SOURCE_PG_USER for a locked snapshot.",
                             describe(&e)
                         ));
-                        return unlocked_snapshot(client).await;
+                        return unlocked_snapshot(clients).await;
                     }
                     Some(c) if *c == SqlState::LOCK_NOT_AVAILABLE && attempt < LOCK_ATTEMPTS => {
                         tracing::debug!("lock attempt {attempt} timed out; retrying");
@@ -133,7 +138,17 @@ fn snapshot_of(p: Position, consistency: &str) -> Snapshot {
     }
 }
 
-async fn adopt_locked_snapshot(control: &Client, client: Client) -> Result<Snapshotted> {
+async fn adopt(client: &Client, snapshot_id: &str) -> Result<()> {
+    client
+        .batch_execute(&format!(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{}'",
+            snapshot_id.replace('\'', "''")
+        ))
+        .await
+        .map_err(|e| query_error("adopting the exported snapshot", &e))
+}
+
+async fn adopt_locked_snapshot(control: &Client, clients: Vec<Client>) -> Result<Snapshotted> {
     let row = control
         .query_one(
             &format!(
@@ -146,19 +161,16 @@ async fn adopt_locked_snapshot(control: &Client, client: Client) -> Result<Snaps
         .map_err(|e| query_error("exporting the snapshot", &e))?;
     let snapshot_id: String = row.get(0);
     let pos = position(&row, 1)?;
-    client
-        .batch_execute(&format!(
-            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{}'",
-            snapshot_id.replace('\'', "''")
-        ))
-        .await
-        .map_err(|e| query_error("adopting the exported snapshot", &e))?;
+    for client in &clients {
+        adopt(client, &snapshot_id).await?;
+    }
     control.batch_execute("COMMIT").await.map_err(|e| query_error("releasing the snapshot locks", &e))?;
-    Ok(Snapshotted { client, snapshot: snapshot_of(pos, "locked") })
+    Ok(Snapshotted { clients, snapshot: snapshot_of(pos, "locked") })
 }
 
-async fn unlocked_snapshot(client: Client) -> Result<Snapshotted> {
+async fn unlocked_snapshot(clients: Vec<Client>) -> Result<Snapshotted> {
     let deadline = tokio::time::Instant::now() + UNLOCKED_WAIT;
+    let client = &clients[0];
     loop {
         client
             .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -178,9 +190,18 @@ async fn unlocked_snapshot(client: Client) -> Result<Snapshotted> {
             .map_err(|e| query_error("taking the snapshot", &e))?;
         let writers: i64 = row.get(3);
         if writers == 0 || tokio::time::Instant::now() >= deadline {
-            return Ok(Snapshotted { client, snapshot: snapshot_of(position(&row, 0)?, "unlocked") });
+            let snapshot = snapshot_of(position(&row, 0)?, "unlocked");
+            let id: String = client
+                .query_one("SELECT pg_export_snapshot()", &[])
+                .await
+                .map_err(|e| query_error("exporting the snapshot", &e))?
+                .get(0);
+            for other in &clients[1..] {
+                adopt(other, &id).await?;
+            }
+            return Ok(Snapshotted { clients, snapshot });
         }
-        rollback(&client).await;
+        rollback(client).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
