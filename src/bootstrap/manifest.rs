@@ -3,7 +3,8 @@
 //!
 //! Data files are zstd-compressed TabSeparated, one line per row: `offset \t key \t after`, where
 //! `key` and `after` are the Debezium key and `after` JSON (backslashes doubled, as TabSeparated
-//! wants) and `offset` numbers the table's rows from 0. `zstdcat FILE | head` shows them.
+//! wants) and `offset` a number unique within the table's export: chunk files own disjoint ranges
+//! (`first_offset` .. `first_offset + rows`). `zstdcat FILE | head` shows them.
 
 use std::path::{Path, PathBuf};
 

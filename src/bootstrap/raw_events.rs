@@ -5,9 +5,10 @@
 //! with the callers.
 //!
 //! Bootstrap events: `op = 'r'`, `origin = 'bootstrap'`, `lsn` = the export's event LSN, `kafka_topic`
-//! empty, `kafka_partition` and `kafka_ts` zero, `kafka_offset` = the row's position in the export
-//! (it never decides an order against CDC events, whose `lsn` always differs, and it lets a
-//! chunk's rows be found again after an interrupted insert), `source_ts_ms` = the snapshot time.
+//! empty, `kafka_partition` and `kafka_ts` zero, `kafka_offset` = the row's number in the export
+//! (unique per table; it never decides an order against CDC events, whose `lsn` always differs,
+//! and it lets a chunk's rows be found again after an interrupted insert), `source_ts_ms` = the
+//! snapshot time.
 
 use super::catalog::TableInfo;
 use super::debezium::Encoding;
