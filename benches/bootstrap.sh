@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Throughput of `bootstrap export` + `bootstrap import` for one big table, against the baseline of
-# piping `psql -c "\copy ... to stdout"` into ClickHouse's HTTP interface with curl, in one run on
-# the test stack. Reports rows/s, the ratio and peak RSS (GNU time -v).
+# piping `psql -c "\copy ... to stdout"` into ClickHouse's HTTP interface with curl (`-T -`, which
+# streams; `--data-binary @-` would read all of stdin into memory first), in one run on the test
+# stack. Reports rows/s, the ratio and peak RSS (GNU time -v).
 #
 #   benches/bootstrap.sh [ROWS]        ROWS in the table (default 10000000)
 #
@@ -80,10 +81,9 @@ ch "CREATE TABLE raw.events_$t (kafka_topic LowCardinality(String), kafka_partit
   kafka_key String, kafka_ts DateTime64(3), op LowCardinality(String), source_ts_ms Int64, lsn UInt64,
   origin LowCardinality(String), before String, after String, ingested_at DateTime64(3) DEFAULT now64(3))
   ENGINE = MergeTree PARTITION BY toYYYYMM(ingested_at) ORDER BY (kafka_key, lsn, kafka_offset)" >/dev/null
-ch "CREATE TABLE IF NOT EXISTS raw.bootstrap_imports (export_id String, source_table String, event_lsn UInt64,
-  chunk UInt32, filter String, rows UInt64, imported_at DateTime64(3) DEFAULT now64(3))
-  ENGINE = MergeTree ORDER BY (source_table, event_lsn, chunk)" >/dev/null
-ch "DELETE FROM raw.bootstrap_imports WHERE source_table = '$schema.$table'" >/dev/null
+if [[ $(ch "EXISTS TABLE raw.bootstrap_imports") == 1 ]]; then
+  ch "DELETE FROM raw.bootstrap_imports WHERE source_table = '$schema.$table'" >/dev/null
+fi
 
 seconds() { awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s}' "$1"; }
 rss_mb() { awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2 / 1024}' "$1"; }
@@ -91,9 +91,10 @@ rss_mb() { awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2 / 1024}' "
 echo "baseline: psql \\copy | curl INSERT ... FORMAT TabSeparated" >&2
 query="INSERT INTO raw.baseline_$t FORMAT TabSeparated"
 /usr/bin/time -v -o "$work/baseline.time" bash -c "set -o pipefail; $psql -d $db -c '\\copy $schema.$table to stdout' \
-  | curl -sS --fail-with-body -H @$work/headers --data-binary @- '$CLICKHOUSE_URL/?query=$(printf %s "$query" | jq -sRr @uri)'"
+  | curl -sS --fail-with-body -H @$work/headers -X POST -T - '$CLICKHOUSE_URL/?query=$(printf %s "$query" | jq -sRr @uri)'"
 landed=$(ch "SELECT count() FROM raw.baseline_$t")
 [[ $landed == "$rows" ]] || { echo "baseline landed $landed rows, expected $rows" >&2; exit 1; }
+ch "DROP TABLE raw.baseline_$t SYNC" >/dev/null # disk: both tables at once need a few GB
 
 echo "olmisctl bootstrap export, then import" >&2
 export SOURCE_PG_DB=$db
