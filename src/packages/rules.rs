@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 
 use semver::Version;
 
-use super::connect::{self, ALLOWLIST_VAR};
+use super::connect;
 use super::manifest::{PackageKind, Part};
 use super::model::{AssetFile, Finding, PackageModel, Resource};
 use super::superset::AssetKind;
-use crate::settings::{TableName, vars};
+use crate::settings::vars;
 
 /// Which packages a rule is checked for (and so listed as PASS for).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -356,36 +356,11 @@ fn connect_rules(pkg: &PackageModel) -> Vec<Finding> {
                 );
             }
         }
-        if is_core && c.file.as_path() == Path::new(connect::TEMPLATE_FILE) {
-            match c.template.placeholders.iter().find(|p| p.name == ALLOWLIST_VAR) {
-                None => out.push(Finding::new(
-                    "connect.template",
-                    &pkg.label,
-                    Some(c.file.clone()),
-                    None,
-                    format!(
-                        "the core's template has no `${{{ALLOWLIST_VAR}:-...}}`: it must list the tables it captures"
-                    ),
-                )),
-                Some(p) => {
-                    let listed = p.default.as_deref().map(crate::settings::split_list).unwrap_or_default();
-                    let bad: Vec<&String> = listed.iter().filter(|t| TableName::parse(t).is_none()).collect();
-                    if listed.is_empty() || !bad.is_empty() {
-                        let what = if listed.is_empty() {
-                            "no default tables".to_string()
-                        } else {
-                            format!("entries that are not schema.table: {bad:?}")
-                        };
-                        out.push(Finding::new(
-                            "connect.template",
-                            &pkg.label,
-                            Some(c.file.clone()),
-                            Some(p.line),
-                            format!("`${{{ALLOWLIST_VAR}:-...}}` has {what}"),
-                        ));
-                    }
-                }
-            }
+        if is_core
+            && c.file.as_path() == Path::new(connect::TEMPLATE_FILE)
+            && let Err((line, message)) = c.template.default_tables()
+        {
+            out.push(Finding::new("connect.template", &pkg.label, Some(c.file.clone()), line, message));
         }
         for (key, line) in &c.template.literal_secrets {
             let (file, line) = at(*line);
