@@ -8,7 +8,7 @@ use tokio_postgres::GenericClient;
 use super::debezium::Encoding;
 use crate::clients::postgres::{SERVICE, query_error};
 use crate::error::{Error, Result};
-use crate::settings::TableName;
+use crate::settings::{Settings, TableName};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Column {
@@ -157,32 +157,13 @@ pub async fn ensure_exists(client: &impl GenericClient, table: &TableName) -> Re
     }
 }
 
-/// The tables a command works on by default: the allowlist, else the tables of the publication
-/// Debezium reads (without Debezium's own signal and heartbeat tables).
-pub async fn captured_tables(
-    client: &impl GenericClient,
-    allowlist: &[TableName],
-    publication: &str,
-) -> Result<Vec<TableName>> {
-    if !allowlist.is_empty() {
-        return Ok(allowlist.to_vec());
+/// The tables a command works on by default: what CDC captures, i.e. `SOURCE_PG_TABLE_ALLOWLIST`,
+/// else the core package's tables (as the connector config and `clickhouse-init` resolve them).
+pub fn captured_tables(settings: &Settings) -> Result<Vec<TableName>> {
+    if !settings.source.table_allowlist.is_empty() {
+        return Ok(settings.source.table_allowlist.clone());
     }
-    let rows = client
-        .query(
-            "SELECT schemaname::text, tablename::text FROM pg_publication_tables WHERE pubname = $1 \
-             AND tablename NOT IN ('debezium_signal', 'debezium_heartbeat') ORDER BY 1, 2",
-            &[&publication],
-        )
-        .await
-        .map_err(|e| query_error("reading the publication's tables", &e))?;
-    let tables: Vec<TableName> = rows.iter().map(|r| TableName { schema: r.get(0), table: r.get(1) }).collect();
-    if tables.is_empty() {
-        return Err(Error::usage(format!(
-            "no tables to work on: SOURCE_PG_TABLE_ALLOWLIST is empty and publication {publication:?} has no tables"
-        ))
-        .with_hint("pass --tables schema.table,... or set SOURCE_PG_TABLE_ALLOWLIST"));
-    }
-    Ok(tables)
+    crate::packages::resolve(settings)?.core_tables()
 }
 
 /// Parses a `--tables` value; each entry must be `schema.table`.

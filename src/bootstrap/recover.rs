@@ -272,8 +272,7 @@ async fn run_step(ctx: &Ctx, pg: &Client, step: Step, options: &Options) -> Resu
         Step::DropSlot => pipeline::drop_slot(pg, slot, options.timeout).await,
         Step::CreateSlot => pipeline::create_slot(pg, slot).await,
         Step::Export => {
-            let s = &settings.source;
-            let tables = catalog::captured_tables(pg, &s.table_allowlist, &s.publication).await?;
+            let tables = catalog::captured_tables(settings)?;
             let request = ExportRequest { tables, dir: export_dir, chunk_rows: export::DEFAULT_CHUNK_ROWS };
             let report = export::export(settings, &ctx.out, request).await?;
             let rows: u64 = report.tables.iter().map(|t| t.rows).sum();
@@ -297,8 +296,7 @@ async fn run_step(ctx: &Ctx, pg: &Client, step: Step, options: &Options) -> Resu
 /// Kafka into ClickHouse.
 async fn reconcile_until_equal(ctx: &Ctx, pg: &Client, timeout: Duration) -> Result<String> {
     let ch = ClickHouse::new(&ctx.settings)?;
-    let s = &ctx.settings.source;
-    let tables = catalog::captured_tables(pg, &s.table_allowlist, &s.publication).await?;
+    let tables = catalog::captured_tables(&ctx.settings)?;
     let deadline = Instant::now() + timeout;
     let progress = ctx.out.progress(format!("reconciling {} tables", tables.len()));
     loop {

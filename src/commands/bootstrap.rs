@@ -9,7 +9,6 @@ use crate::bootstrap::catalog;
 use crate::bootstrap::export::{self, ExportRequest};
 use crate::bootstrap::import::{self, DateRange, ImportRequest};
 use crate::bootstrap::recover::{self, Options, Step};
-use crate::clients::postgres;
 use crate::context::Ctx;
 use crate::error::{Exit, Result};
 
@@ -80,11 +79,7 @@ pub async fn run(args: BootstrapArgs, ctx: &Ctx) -> Result<Exit> {
         BootstrapAction::Export { tables, to, chunk_rows } => {
             let tables = match tables {
                 Some(list) => catalog::parse_tables(&list)?,
-                None => {
-                    let s = &ctx.settings.source;
-                    let pg = postgres::connect(&ctx.settings).await?;
-                    catalog::captured_tables(&pg, &s.table_allowlist, &s.publication).await?
-                }
+                None => catalog::captured_tables(&ctx.settings)?,
             };
             let report = export::export(&ctx.settings, &ctx.out, ExportRequest { tables, dir: to, chunk_rows }).await?;
             Ok(ctx.out.report(&report))

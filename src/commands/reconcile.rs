@@ -20,10 +20,7 @@ pub async fn run(args: ReconcileArgs, ctx: &Ctx) -> Result<Exit> {
     let ch = ClickHouse::new(&ctx.settings)?;
     let tables = match &args.tables {
         Some(list) => catalog::parse_tables(list)?,
-        None => {
-            let s = &ctx.settings.source;
-            catalog::captured_tables(&pg, &s.table_allowlist, &s.publication).await?
-        }
+        None => catalog::captured_tables(&ctx.settings)?,
     };
     let progress = ctx.out.progress(format!("comparing {} tables", tables.len()));
     let report = match reconcile::reconcile(&pg, &ch, &tables).await {
