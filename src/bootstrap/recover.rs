@@ -175,10 +175,10 @@ pub async fn recover_slot(ctx: &Ctx, options: Options) -> Result<RecoverReport> 
     {
         if let Some(step) = audit::unfinished(&audit_path) {
             return Err(Error::Failed(format!(
-                "the replication slot is healthy, but the recovery logged in {} stopped at step {step}",
+                "the replication slot is healthy, but the recovery logged in {} stopped at step {step}; \
+                 finish it with: olmisctl bootstrap recover-slot --resume-from {step}",
                 audit_path.display()
-            ))
-            .with_hint(format!("finish it: olmisctl bootstrap recover-slot --resume-from {step}")));
+            )));
         }
         return Ok(RecoverReport { slot, recovered: false, steps: Vec::new(), audit_file: audit_path });
     }
@@ -285,7 +285,21 @@ async fn run_step(ctx: &Ctx, pg: &Client, step: Step, options: &Options) -> Resu
             let deletes: u64 = report.tables.iter().filter_map(|t| t.implied_deletes).sum();
             Ok(format!("{rows} rows imported, {deletes} deletes during the outage"))
         }
-        Step::RegisterConnector => pipeline::register_connector_without_snapshot(ctx, options.timeout).await,
+        Step::RegisterConnector => {
+            // The new slot held WAL for the whole export and import; on a server with a small
+            // max_slot_wal_keep_size a long load can lose it again, and Debezium would fail on it.
+            if diagnose(slot_facts(pg, slot).await?) == SlotState::Lost {
+                return Err(Error::usage(format!(
+                    "replication slot {slot} was invalidated again while the tables were exported and imported: \
+                     more WAL was written meanwhile than max_slot_wal_keep_size keeps"
+                ))
+                .with_hint(
+                    "raise max_slot_wal_keep_size for the recovery (ALTER SYSTEM SET max_slot_wal_keep_size = '50GB'; \
+                     SELECT pg_reload_conf()), then resume from drop-slot",
+                ));
+            }
+            pipeline::register_connector_without_snapshot(ctx, options.timeout).await
+        }
         Step::WaitStreaming => pipeline::wait_streaming(ctx, pg, options.timeout).await,
         Step::DbtBuild => pipeline::dbt_build(ctx).await,
         Step::Reconcile => reconcile_until_equal(ctx, pg, options.timeout).await,
