@@ -193,7 +193,12 @@ pub async fn recover_slot(ctx: &Ctx, options: Options) -> Result<RecoverReport> 
     for step in steps {
         audit.record(step.name(), "started", &step.describe(ctx))?;
         let started = Instant::now();
-        match run_step(ctx, &pg, step, &options).await {
+        let (outcome, resume_at) = match lost_again(&pg, &settings.source.slot_name, step).await {
+            Ok(Some(e)) => (Err(e), Step::DropSlot),
+            Ok(None) => (run_step(ctx, &pg, step, &options).await, step),
+            Err(e) => (Err(e), step),
+        };
+        match outcome {
             Ok(detail) => {
                 audit.record(step.name(), "finished", &detail)?;
                 results.push(StepResult { step, seconds: started.elapsed().as_secs_f64(), detail });
@@ -202,7 +207,7 @@ pub async fn recover_slot(ctx: &Ctx, options: Options) -> Result<RecoverReport> 
                 audit.record(step.name(), "failed", &ctx.out.redact(&e.to_string()))?;
                 let resume = format!(
                     "resume with: olmisctl bootstrap recover-slot --yes --resume-from {} (audit log: {})",
-                    step.name(),
+                    resume_at.name(),
                     audit.path().display()
                 );
                 return Err(stopped_at(step, e, resume));
@@ -211,6 +216,28 @@ pub async fn recover_slot(ctx: &Ctx, options: Options) -> Result<RecoverReport> 
     }
     audit.record("run", "finished", "")?;
     Ok(RecoverReport { slot, recovered: true, steps: results, audit_file: audit_path })
+}
+
+/// Before the connector is registered again: the new slot held WAL for the whole export and import,
+/// and on a server with a small `max_slot_wal_keep_size` a long load can lose it again (Debezium
+/// would then fail on it). The recovery must then start over from dropping that slot.
+async fn lost_again(pg: &Client, slot: &str, step: Step) -> Result<Option<Error>> {
+    if step != Step::RegisterConnector {
+        return Ok(None);
+    }
+    Ok(match diagnose(slot_facts(pg, slot).await?) {
+        SlotState::Lost => Some(
+            Error::usage(format!(
+                "replication slot {slot} was invalidated again while the tables were exported and imported: \
+                 more WAL was written meanwhile than max_slot_wal_keep_size keeps"
+            ))
+            .with_hint(
+                "raise max_slot_wal_keep_size for the recovery (ALTER SYSTEM SET max_slot_wal_keep_size = '50GB'; \
+                 SELECT pg_reload_conf())",
+            ),
+        ),
+        _ => None,
+    })
 }
 
 /// The step's error, prefixed with the step and carrying how to resume (as the hint where the
@@ -285,21 +312,7 @@ async fn run_step(ctx: &Ctx, pg: &Client, step: Step, options: &Options) -> Resu
             let deletes: u64 = report.tables.iter().filter_map(|t| t.implied_deletes).sum();
             Ok(format!("{rows} rows imported, {deletes} deletes during the outage"))
         }
-        Step::RegisterConnector => {
-            // The new slot held WAL for the whole export and import; on a server with a small
-            // max_slot_wal_keep_size a long load can lose it again, and Debezium would fail on it.
-            if diagnose(slot_facts(pg, slot).await?) == SlotState::Lost {
-                return Err(Error::usage(format!(
-                    "replication slot {slot} was invalidated again while the tables were exported and imported: \
-                     more WAL was written meanwhile than max_slot_wal_keep_size keeps"
-                ))
-                .with_hint(
-                    "raise max_slot_wal_keep_size for the recovery (ALTER SYSTEM SET max_slot_wal_keep_size = '50GB'; \
-                     SELECT pg_reload_conf()), then resume from drop-slot",
-                ));
-            }
-            pipeline::register_connector_without_snapshot(ctx, options.timeout).await
-        }
+        Step::RegisterConnector => pipeline::register_connector_without_snapshot(ctx, options.timeout).await,
         Step::WaitStreaming => pipeline::wait_streaming(ctx, pg, options.timeout).await,
         Step::DbtBuild => pipeline::dbt_build(ctx).await,
         Step::Reconcile => reconcile_until_equal(ctx, pg, options.timeout).await,
