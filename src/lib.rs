@@ -13,6 +13,7 @@ pub mod envfile;
 pub mod error;
 pub mod output;
 pub mod settings;
+pub mod status;
 
 use std::process::ExitCode;
 
