@@ -4,6 +4,7 @@
 //! tests and future front ends use the same code.
 
 pub mod airflow;
+pub mod cdc;
 pub mod checks;
 pub mod cli;
 pub mod clients;
@@ -14,6 +15,7 @@ pub mod error;
 pub mod output;
 pub mod settings;
 pub mod status;
+pub mod superset;
 
 use std::process::ExitCode;
 

@@ -123,6 +123,21 @@ impl Output {
         }
     }
 
+    /// Asks a yes/no question on the terminal. Without one (scripts, CI, `--json`) the answer is
+    /// no, so commands that change things need their `--yes` flag there.
+    pub fn confirm(&self, question: &str) -> bool {
+        if self.json || !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+            return false;
+        }
+        eprint!("{} [y/N] ", self.redact(question));
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        if std::io::stdin().read_line(&mut answer).is_err() {
+            return false;
+        }
+        matches!(answer.trim().to_lowercase().as_str(), "y" | "yes")
+    }
+
     /// A live line for work that takes more than a moment. On a terminal it spins; elsewhere (CI
     /// logs, `--json`) it prints one line when it starts and one when it ends.
     pub fn progress(&self, message: impl Into<String>) -> Progress {

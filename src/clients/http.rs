@@ -6,12 +6,19 @@ use crate::error::Error;
 
 /// A client with sane time limits: an unreachable service fails in seconds, not minutes.
 pub fn client(timeout: Duration) -> Result<reqwest::Client, Error> {
+    build(builder(timeout))
+}
+
+/// The settings every client shares, for clients that need more (e.g. no redirects).
+pub fn builder(timeout: Duration) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .timeout(timeout)
         .user_agent(concat!("olmisctl/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| Error::usage(format!("cannot build an HTTP client: {e}")))
+}
+
+pub fn build(builder: reqwest::ClientBuilder) -> Result<reqwest::Client, Error> {
+    builder.build().map_err(|e| Error::usage(format!("cannot build an HTTP client: {e}")))
 }
 
 /// Turns a transport failure into a message a user can act on.

@@ -4,5 +4,8 @@
 
 pub mod airflow;
 pub mod clickhouse;
+pub mod connect;
 pub mod http;
 pub mod postgres;
+pub mod superset;
+pub mod webdriver;

@@ -2,6 +2,7 @@
 
 use clap::{Args, ValueEnum};
 
+use crate::checks::CheckReport;
 use crate::context::Ctx;
 use crate::error::{Exit, Result};
 
@@ -19,6 +20,9 @@ pub struct VerifyArgs {
     /// (superset) Open each dashboard in headless Chromium and check every chart rendered
     #[arg(long)]
     pub render: bool,
+    /// (superset --render) Folder for one screenshot per dashboard [default: <temp dir>/olmisctl-superset-render]
+    #[arg(long, value_name = "DIR")]
+    pub screenshots: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -44,11 +48,27 @@ pub enum VerifyTarget {
 }
 
 pub async fn run(args: VerifyArgs, ctx: &Ctx) -> Result<Exit> {
-    if args.target == VerifyTarget::Airflow {
-        let timeout = std::time::Duration::from_secs(args.run_timeout);
-        let report = crate::airflow::verify(ctx, args.trigger, timeout).await?;
-        return Ok(ctx.out.report(&report));
+    match args.target {
+        VerifyTarget::Cdc => {
+            let checks = crate::cdc::verify::checks(&ctx.settings, &ctx.out).await?;
+            Ok(ctx.out.report(&CheckReport::new("verify cdc", checks)))
+        }
+        VerifyTarget::Airflow => {
+            let timeout = std::time::Duration::from_secs(args.run_timeout);
+            let report = crate::airflow::verify(ctx, args.trigger, timeout).await?;
+            Ok(ctx.out.report(&report))
+        }
+        VerifyTarget::Superset => {
+            let screenshots = match &args.screenshots {
+                Some(dir) => ctx.settings.project_dir.join(dir),
+                None => std::env::temp_dir().join("olmisctl-superset-render"),
+            };
+            let report = crate::superset::verify::verify(ctx, args.render, &screenshots).await?;
+            Ok(ctx.out.report(&report))
+        }
+        other => {
+            let name = other.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
+            super::not_implemented(&format!("verify {name}"))
+        }
     }
-    let name = args.target.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
-    super::not_implemented(&format!("verify {name}"))
 }

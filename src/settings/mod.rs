@@ -84,6 +84,8 @@ pub struct ClickHouseSettings {
 #[derive(Debug, Clone)]
 pub struct SupersetSettings {
     pub url: Url,
+    /// ClickHouse as Superset sees it (a service name in compose), for the imported database URI.
+    pub clickhouse_url: Url,
     pub admin_user: String,
     pub admin_password: Option<Secret>,
 }
@@ -227,6 +229,10 @@ impl Settings {
             },
             superset: SupersetSettings {
                 url: p.url("SUPERSET_URL")?,
+                clickhouse_url: match p.opt("SUPERSET_CLICKHOUSE_URL") {
+                    Some(_) => p.url("SUPERSET_CLICKHOUSE_URL")?,
+                    None => p.url("CLICKHOUSE_URL")?,
+                },
                 admin_user: p.text("SUPERSET_ADMIN_USER"),
                 admin_password: p.secret("SUPERSET_ADMIN_PASSWORD"),
             },

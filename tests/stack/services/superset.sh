@@ -28,6 +28,8 @@ superset_install() {
   local c="${OLMIS_REPO:?}/tests/stack/superset/constraints.txt" args=()
   [ -f "$c" ] && args=(-c "$c")
   _stack_pyvenv_install "$(_superset_venv)" "${args[@]}" "${SUPERSET_STACK_PKGS[@]}"
+  # `verify superset --render` and its test open the dashboards in a headless Chromium.
+  command -v chromedriver >/dev/null || stack_apt_install --no-install-recommends chromium chromium-driver
 }
 
 superset_admin_password() { stack_secret superset_admin_password; }
