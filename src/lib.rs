@@ -13,9 +13,11 @@ pub mod context;
 pub mod envfile;
 pub mod error;
 pub mod output;
+pub mod services;
 pub mod settings;
 pub mod status;
 pub mod superset;
+pub mod verify_all;
 
 use std::process::ExitCode;
 

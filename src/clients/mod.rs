@@ -6,6 +6,7 @@ pub mod airflow;
 pub mod clickhouse;
 pub mod connect;
 pub mod http;
+pub mod kafka;
 pub mod postgres;
 pub mod superset;
 pub mod webdriver;

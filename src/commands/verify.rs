@@ -1,10 +1,14 @@
 //! `olmisctl verify <target>`.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use clap::{Args, ValueEnum};
 
 use crate::checks::CheckReport;
 use crate::context::Ctx;
 use crate::error::{Exit, Result};
+use crate::verify_all::{self, TargetRun};
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -22,7 +26,7 @@ pub struct VerifyArgs {
     pub render: bool,
     /// (superset --render) Folder for one screenshot per dashboard [default: <temp dir>/olmisctl-superset-render]
     #[arg(long, value_name = "DIR")]
-    pub screenshots: Option<std::path::PathBuf>,
+    pub screenshots: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -43,32 +47,61 @@ pub enum VerifyTarget {
     Superset,
     /// The configured packages are valid
     Packages,
-    /// Everything above
+    /// Everything above, in parallel, with a summary
     All,
 }
 
 pub async fn run(args: VerifyArgs, ctx: &Ctx) -> Result<Exit> {
     match args.target {
-        VerifyTarget::Cdc => {
-            let checks = crate::cdc::verify::checks(&ctx.settings, &ctx.out).await?;
-            Ok(ctx.out.report(&CheckReport::new("verify cdc", checks)))
-        }
+        VerifyTarget::Services => Ok(ctx.out.report(&services(ctx).await)),
+        VerifyTarget::Cdc => Ok(ctx.out.report(&cdc(ctx).await?)),
         VerifyTarget::Airflow => {
-            let timeout = std::time::Duration::from_secs(args.run_timeout);
-            let report = crate::airflow::verify(ctx, args.trigger, timeout).await?;
+            let report = crate::airflow::verify(ctx, args.trigger, Duration::from_secs(args.run_timeout)).await?;
             Ok(ctx.out.report(&report))
         }
         VerifyTarget::Superset => {
-            let screenshots = match &args.screenshots {
-                Some(dir) => ctx.settings.project_dir.join(dir),
-                None => std::env::temp_dir().join("olmisctl-superset-render"),
-            };
-            let report = crate::superset::verify::verify(ctx, args.render, &screenshots).await?;
+            let report = crate::superset::verify::verify(ctx, args.render, &screenshots(&args, ctx)).await?;
             Ok(ctx.out.report(&report))
         }
+        VerifyTarget::All => Ok(ctx.out.report(&all(&args, ctx).await)),
         other => {
             let name = other.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
             super::not_implemented(&format!("verify {name}"))
         }
     }
+}
+
+fn screenshots(args: &VerifyArgs, ctx: &Ctx) -> PathBuf {
+    match &args.screenshots {
+        Some(dir) => ctx.settings.project_dir.join(dir),
+        None => std::env::temp_dir().join("olmisctl-superset-render"),
+    }
+}
+
+async fn services(ctx: &Ctx) -> CheckReport {
+    let progress = ctx.out.progress("Checking every service's health");
+    let checks = crate::services::probe(&ctx.settings).await;
+    let report = CheckReport::new("verify services", checks);
+    progress.finish(format!("{:?}", report.status).to_lowercase());
+    report
+}
+
+async fn cdc(ctx: &Ctx) -> Result<CheckReport> {
+    Ok(CheckReport::new("verify cdc", crate::cdc::verify::checks(&ctx.settings, &ctx.out).await?))
+}
+
+/// Every target at once: they only read, so none depends on another's outcome. Their own progress
+/// lines are silenced in favour of one line that counts them down.
+pub async fn all(args: &VerifyArgs, ctx: &Ctx) -> verify_all::AllReport {
+    let quiet = Ctx { settings: ctx.settings.clone(), out: ctx.out.silenced() };
+    let quiet = &quiet;
+    let screenshots = screenshots(args, ctx);
+    let timeout = Duration::from_secs(args.run_timeout);
+    let targets: Vec<(&'static str, TargetRun)> = vec![
+        ("services", Box::pin(async move { Ok(services(quiet).await) })),
+        ("cdc", Box::pin(cdc(quiet))),
+        ("airflow", Box::pin(async move { Ok(crate::airflow::verify(quiet, args.trigger, timeout).await?.checks) })),
+        ("superset", Box::pin(async move { crate::superset::verify::verify(quiet, args.render, &screenshots).await })),
+    ];
+    verify_all::run(&ctx.out, targets).await
 }

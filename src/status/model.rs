@@ -42,17 +42,28 @@ pub struct TableIngestion {
     pub rows: u64,
     pub newest_event_age_seconds: Option<f64>,
     pub consumer_lag: Option<i64>,
+    /// Messages of the table's topic in `raw.errors`.
+    pub errors: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RefreshRun {
     pub run_id: String,
     pub state: String,
-    pub tasks: Vec<(String, String)>,
+    pub tasks: Vec<RefreshTask>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RefreshTask {
+    pub task_id: String,
+    /// Airflow's task instance state; `none` before the scheduler looked at it.
+    pub state: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DbtLastRun {
+    /// When dbt wrote the run's results.
+    pub finished_at: String,
     pub models_built: u32,
     pub tests_failed: u32,
     pub failing_tests: Vec<String>,

@@ -108,6 +108,13 @@ pub fn render(status: &PlatformStatus) -> String {
         }
     }
 
+    if !status.ingestion.is_empty() {
+        f.header("olmis_raw_table_errors", "gauge", "Messages of the table's topic in raw.errors.");
+        for t in &status.ingestion {
+            f.sample("olmis_raw_table_errors", &[("table", &t.table)], t.errors);
+        }
+    }
+
     if let Some(n) = status.raw_errors {
         f.header("olmis_raw_errors", "gauge", "Messages in raw.errors (failed to parse).");
         f.sample("olmis_raw_errors", &[], n);
@@ -151,6 +158,7 @@ mod tests {
                 rows: 10,
                 newest_event_age_seconds: Some(1.5),
                 consumer_lag: Some(0),
+                errors: 2,
             }],
             raw_errors: Some(2),
             ..Default::default()
