@@ -24,21 +24,21 @@ pub struct SupersetImportArgs {
 }
 
 #[derive(Debug, Serialize)]
-struct Imported {
-    package: String,
-    dir: String,
-    databases: usize,
-    datasets: usize,
-    charts: usize,
-    dashboards: usize,
+pub struct Imported {
+    pub package: String,
+    pub dir: String,
+    pub databases: usize,
+    pub datasets: usize,
+    pub charts: usize,
+    pub dashboards: usize,
     /// SHA-256 of the bundle sent: the same digest means the same content.
-    bundle_sha256: String,
+    pub bundle_sha256: String,
 }
 
 #[derive(Debug, Serialize)]
-struct ImportReport {
-    superset_url: String,
-    imported: Vec<Imported>,
+pub struct ImportReport {
+    pub superset_url: String,
+    pub imported: Vec<Imported>,
 }
 
 impl Report for ImportReport {
@@ -63,35 +63,67 @@ impl Report for ImportReport {
     }
 }
 
+/// What an import came to: done, or refused before anything was sent (invalid assets).
+pub enum Outcome {
+    Imported(ImportReport),
+    Refused(CheckReport),
+}
+
 pub async fn run(args: SupersetImportArgs, ctx: &Ctx) -> Result<Exit> {
-    let settings = &ctx.settings;
-    let sources = match &args.path {
+    let trees = match &args.path {
         Some(path) => {
-            let dir = settings.project_dir.join(path);
+            let dir = ctx.settings.project_dir.join(path);
             if !dir.is_dir() {
                 return Err(Error::file(&dir, "is not a directory")
                     .with_hint("pass a package directory or its superset/assets directory"));
             }
-            vec![sources::package(&dir)]
+            read_trees(&[sources::package(&dir)])?
         }
-        None => sources::configured(settings),
+        None => configured_trees(&ctx.settings)?,
     };
-    for source in &sources {
+    match import(ctx, &trees).await? {
+        Outcome::Imported(report) => Ok(ctx.out.report(&report)),
+        Outcome::Refused(report) => Ok(ctx.out.report(&report)),
+    }
+}
+
+/// The asset trees of the platform, the core and the extensions, in import order.
+pub fn configured_trees(settings: &Settings) -> Result<Vec<AssetTree>> {
+    read_trees(&sources::configured(settings))
+}
+
+fn read_trees(sources: &[Source]) -> Result<Vec<AssetTree>> {
+    for source in sources {
         if !source.package_dir.is_dir() {
             return Err(Error::file(&source.package_dir, "does not exist").with_hint(
                 "check ANALYTICS_CORE_PATH / ANALYTICS_EXTENSIONS_PATHS, or run `olmisctl packages fetch` in Git mode",
             ));
         }
     }
-    let trees: Vec<AssetTree> = sources
-        .iter()
-        .filter(|s| s.assets_dir.is_dir())
-        .map(|s: &Source| tree::read_tree(&s.package, &s.assets_dir))
-        .collect();
+    Ok(sources.iter().filter(|s| s.assets_dir.is_dir()).map(|s| tree::read_tree(&s.package, &s.assets_dir)).collect())
+}
 
-    let checked = check::check(&trees);
+/// Each tree's bundle digest, by package: what an import of these trees would send.
+pub fn digests(settings: &Settings, trees: &[AssetTree]) -> Result<BTreeMap<String, String>> {
+    let target = clickhouse_target(settings)?;
+    trees
+        .iter()
+        .filter(|t| !t.assets.is_empty())
+        .map(|t| {
+            let bundle = bundle::build(t, &target)
+                .map_err(|e| Error::file(&t.dir, format!("cannot build the import bundle: {e}")))?;
+            Ok((t.package.clone(), bundle.digest))
+        })
+        .collect()
+}
+
+/// Checks the trees, then imports them in order. Invalid assets are refused before anything is
+/// sent.
+pub async fn import(ctx: &Ctx, trees: &[AssetTree]) -> Result<Outcome> {
+    let settings = &ctx.settings;
+    let checked = check::check(trees);
     if !checked.findings.is_empty() {
-        return refuse(ctx, checked.findings);
+        return Ok(Outcome::Refused(refusal(checked.findings)));
     }
     announce_init(ctx);
     let mut superset = Superset::new(settings)?;
@@ -111,12 +143,12 @@ pub async fn run(args: SupersetImportArgs, ctx: &Ctx) -> Result<Exit> {
         }
     }
     if !missing.is_empty() {
-        return refuse(ctx, missing);
+        return Ok(Outcome::Refused(refusal(missing)));
     }
 
     let target = clickhouse_target(settings)?;
     let mut imported = Vec::new();
-    for tree in &trees {
+    for tree in trees {
         if tree.assets.is_empty() {
             continue;
         }
@@ -147,7 +179,7 @@ pub async fn run(args: SupersetImportArgs, ctx: &Ctx) -> Result<Exit> {
             bundle_sha256: bundle.digest,
         });
     }
-    Ok(ctx.out.report(&ImportReport { superset_url: superset.url().to_string(), imported }))
+    Ok(Outcome::Imported(ImportReport { superset_url: superset.url().to_string(), imported }))
 }
 
 /// Where Superset reaches ClickHouse: SUPERSET_CLICKHOUSE_URL (default CLICKHOUSE_URL).
@@ -173,11 +205,11 @@ fn announce_init(ctx: &Ctx) {
     }
 }
 
-/// Prints the findings (exit 1) and stops before anything is imported.
-fn refuse(ctx: &Ctx, findings: Vec<Finding>) -> Result<Exit> {
+/// The findings as a report (exit 1): nothing was imported.
+fn refusal(findings: Vec<Finding>) -> CheckReport {
     let checks = findings
         .into_iter()
         .map(|f| Check::fail(f.location(), format!("[{}] {}", f.rule, f.message)).with_hint(f.hint))
         .collect();
-    Ok(ctx.out.report(&CheckReport::new("Superset assets are not valid; nothing was imported", checks)))
+    CheckReport::new("Superset assets are not valid; nothing was imported", checks)
 }
