@@ -54,6 +54,7 @@ pub enum VerifyTarget {
 pub async fn run(args: VerifyArgs, ctx: &Ctx) -> Result<Exit> {
     match args.target {
         VerifyTarget::Services => Ok(ctx.out.report(&services(ctx).await)),
+        VerifyTarget::Packages => Ok(ctx.out.report(&packages(ctx).await?)),
         VerifyTarget::Cdc => Ok(ctx.out.report(&cdc(ctx).await?)),
         VerifyTarget::Airflow => {
             let report = crate::airflow::verify(ctx, args.trigger, Duration::from_secs(args.run_timeout)).await?;
@@ -99,9 +100,19 @@ pub async fn all(args: &VerifyArgs, ctx: &Ctx) -> verify_all::AllReport {
     let timeout = Duration::from_secs(args.run_timeout);
     let targets: Vec<(&'static str, TargetRun)> = vec![
         ("services", Box::pin(async move { Ok(services(quiet).await) })),
+        ("packages", Box::pin(packages(quiet))),
         ("cdc", Box::pin(cdc(quiet))),
         ("airflow", Box::pin(async move { Ok(crate::airflow::verify(quiet, args.trigger, timeout).await?.checks) })),
         ("superset", Box::pin(async move { crate::superset::verify::verify(quiet, args.render, &screenshots).await })),
     ];
     verify_all::run(&ctx.out, targets).await
+}
+
+/// The configured packages pass the validator (the same rules as `packages validate`).
+pub async fn packages(ctx: &Ctx) -> Result<CheckReport> {
+    let roots = crate::packages::configured_roots(&ctx.settings)?;
+    let report = tokio::task::spawn_blocking(move || crate::packages::validate(&roots))
+        .await
+        .map_err(|e| crate::error::Error::usage(format!("the validator stopped unexpectedly: {e}")))?;
+    Ok(report.to_checks())
 }

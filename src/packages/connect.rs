@@ -1,0 +1,168 @@
+//! The connector config template in a package's `connect/` folder.
+//!
+//! Syntax (documented for package authors in the core package's README): the file is the JSON
+//! body of Kafka Connect's `PUT /connectors/<name>/config`, with `${NAME}` placeholders inside
+//! string values, where NAME is an olmisctl configuration variable, and `${NAME:-default}` for a
+//! value used when the variable is empty. `${provider:...}` (lowercase, with a colon) is Kafka
+//! Connect's own config-provider syntax and is left for Connect to resolve.
+
+use crate::settings::TableName;
+
+pub const TEMPLATE_FILE: &str = "connect/connector.json.tmpl";
+
+/// The variable holding the captured tables; its default in the core's template is the core's
+/// default allowlist.
+pub const ALLOWLIST_VAR: &str = "SOURCE_PG_TABLE_ALLOWLIST";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placeholder {
+    pub name: String,
+    pub default: Option<String>,
+    pub line: usize,
+}
+
+/// What is wrong in a template, with the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateProblem {
+    pub line: usize,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Template {
+    pub placeholders: Vec<Placeholder>,
+    pub problems: Vec<TemplateProblem>,
+    /// Config keys whose value is a literal credential: (key, line).
+    pub literal_secrets: Vec<(String, usize)>,
+}
+
+impl Template {
+    /// The default of `${SOURCE_PG_TABLE_ALLOWLIST:-...}`: the tables the package captures unless
+    /// the operator overrides them.
+    pub fn default_tables(&self) -> Vec<TableName> {
+        self.placeholders
+            .iter()
+            .find(|p| p.name == ALLOWLIST_VAR)
+            .and_then(|p| p.default.as_deref())
+            .map(|list| crate::settings::split_list(list).iter().filter_map(|t| TableName::parse(t)).collect())
+            .unwrap_or_default()
+    }
+}
+
+fn line_at(text: &str, offset: usize) -> usize {
+    text.get(..offset).map_or(1, |prefix| prefix.matches('\n').count() + 1)
+}
+
+fn is_var_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_uppercase())
+        && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Kafka Connect's config providers: `${file:/path:key}`, `${env:VAR}`, ...
+fn is_config_provider(inner: &str) -> bool {
+    inner.split_once(':').is_some_and(|(provider, _)| {
+        provider.starts_with(|c: char| c.is_ascii_lowercase())
+            && provider.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+    })
+}
+
+/// Every `${...}` in `text`, checked for syntax.
+pub fn placeholders(text: &str) -> (Vec<Placeholder>, Vec<TemplateProblem>) {
+    let mut found = Vec::new();
+    let mut problems = Vec::new();
+    let mut rest = 0;
+    while let Some(pos) = text.get(rest..).and_then(|t| t.find("${")) {
+        let start = rest + pos;
+        let line = line_at(text, start);
+        let Some(len) = text[start + 2..].find('}') else {
+            problems.push(TemplateProblem { line, message: "`${` without a closing `}`".to_string() });
+            break;
+        };
+        let inner = &text[start + 2..start + 2 + len];
+        rest = start + 2 + len + 1;
+        let (name, default) = match inner.split_once(":-") {
+            Some((name, default)) => (name, Some(default.to_string())),
+            None => (inner, None),
+        };
+        if is_var_name(name) {
+            found.push(Placeholder { name: name.to_string(), default, line });
+        } else if !is_config_provider(inner) {
+            problems.push(TemplateProblem {
+                line,
+                message: format!("`${{{inner}}}` is not a placeholder: expected ${{VARIABLE}} or ${{VARIABLE:-default}} with an uppercase configuration variable"),
+            });
+        }
+    }
+    (found, problems)
+}
+
+/// Parses a template: placeholders, JSON shape, and credentials written in clear.
+pub fn parse_template(text: &str) -> Template {
+    let (placeholders, mut problems) = placeholders(text);
+    let mut literal_secrets = Vec::new();
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Err(e) => problems.push(TemplateProblem { line: e.line().max(1), message: format!("is not valid JSON: {e}") }),
+        Ok(serde_json::Value::Object(config)) => {
+            if !config.contains_key("connector.class") {
+                problems.push(TemplateProblem { line: 1, message: "has no `connector.class`".to_string() });
+            }
+            for (key, value) in &config {
+                let key_line = text.find(&format!("\"{key}\"")).map_or(1, |at| line_at(text, at));
+                match value {
+                    serde_json::Value::String(v) => {
+                        if super::superset::is_credential_key(key) && !is_reference(v) {
+                            literal_secrets.push((key.clone(), key_line));
+                        }
+                    }
+                    _ => problems.push(TemplateProblem {
+                        line: key_line,
+                        message: format!("`{key}` must be a string (Kafka Connect configs are string maps)"),
+                    }),
+                }
+            }
+        }
+        Ok(_) => {
+            problems.push(TemplateProblem { line: 1, message: "must be a JSON object of config keys".to_string() })
+        }
+    }
+    Template { placeholders, problems, literal_secrets }
+}
+
+/// An empty value, a `${...}` placeholder or a Connect config-provider reference.
+fn is_reference(value: &str) -> bool {
+    let v = value.trim();
+    v.is_empty() || (v.starts_with("${") && v.ends_with('}'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_with_defaults_and_providers() {
+        let text = "{\n  \"connector.class\": \"x\",\n  \"database.hostname\": \"${SOURCE_PG_CONNECT_HOST}\",\n  \"database.password\": \"${SOURCE_PG_PASSWORD}\",\n  \"table.include.list\": \"${SOURCE_PG_TABLE_ALLOWLIST:-referencedata.facilities, requisition.requisitions}\",\n  \"x.y\": \"${file:/secrets/pg.properties:password}\"\n}\n";
+        let t = parse_template(text);
+        assert!(t.problems.is_empty() && t.literal_secrets.is_empty(), "{t:?}");
+        let names: Vec<(&str, usize)> = t.placeholders.iter().map(|p| (p.name.as_str(), p.line)).collect();
+        assert_eq!(
+            names,
+            vec![("SOURCE_PG_CONNECT_HOST", 3), ("SOURCE_PG_PASSWORD", 4), ("SOURCE_PG_TABLE_ALLOWLIST", 5)]
+        );
+        let tables: Vec<String> = t.default_tables().iter().map(ToString::to_string).collect();
+        assert_eq!(tables, vec!["referencedata.facilities", "requisition.requisitions"]);
+    }
+
+    #[test]
+    fn literal_passwords_and_bad_syntax() {
+        let t =
+            parse_template("{\"connector.class\": \"x\",\n\"database.password\": \"hunter2\",\n\"a\": \"${lower}\"}");
+        assert_eq!(t.literal_secrets, vec![("database.password".to_string(), 2)]);
+        assert_eq!(t.problems.len(), 1, "{:?}", t.problems);
+        let t = parse_template("{\"connector.class\": \"x\", \"a\": \"${x y}\"}");
+        assert!(t.problems[0].message.contains("is not a placeholder"));
+        let t = parse_template("{\"a\": 1");
+        assert!(t.problems[0].message.contains("not valid JSON"));
+        let t = parse_template("${");
+        assert!(t.problems[0].message.contains("without a closing"));
+    }
+}
