@@ -1,6 +1,7 @@
-//! The Kafka broker, as far as olmisctl needs it: "does it answer?". One ApiVersions request (the
-//! first thing every Kafka client sends, version 0 of which every broker since 0.10 accepts) over a
-//! plain TCP connection proves the broker speaks the protocol, without a Kafka client library.
+//! The Kafka broker, as far as olmisctl needs it: "does it answer?" and "do these topics exist?",
+//! without a Kafka client library. An ApiVersions request (the first thing every Kafka client
+//! sends, version 0 of which every broker since 0.10 accepts) proves the broker speaks the
+//! protocol; a Metadata request (v4, the oldest Kafka 4 serves) lists topics.
 
 use std::time::Duration;
 
@@ -17,6 +18,12 @@ const CLIENT_ID: &[u8] = b"olmisctl";
 /// An ApiVersions answer lists under a hundred APIs: anything far larger is not Kafka.
 const MAX_RESPONSE: usize = 64 * 1024;
 
+const METADATA: i16 = 3;
+/// Metadata v4: the oldest version Kafka 4 still serves (KIP-896), and not yet "flexible".
+const METADATA_VERSION: i16 = 4;
+/// Kafka's error code for a topic that does not exist.
+const UNKNOWN_TOPIC: i16 = 3;
+
 /// What a broker said about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerInfo {
@@ -25,17 +32,112 @@ pub struct BrokerInfo {
     pub apis: usize,
 }
 
-/// ApiVersions v0: size, api key, api version, correlation id, client id (int16-prefixed), no body.
+/// A request: size, api key, api version, correlation id, client id (int16-prefixed), then `body`.
+fn request(api_key: i16, version: i16, body: &[u8]) -> Vec<u8> {
+    let mut message = Vec::with_capacity(18 + body.len());
+    message.extend_from_slice(&api_key.to_be_bytes());
+    message.extend_from_slice(&version.to_be_bytes());
+    message.extend_from_slice(&CORRELATION_ID.to_be_bytes());
+    message.extend_from_slice(&(CLIENT_ID.len() as i16).to_be_bytes());
+    message.extend_from_slice(CLIENT_ID);
+    message.extend_from_slice(body);
+    let mut framed = (message.len() as i32).to_be_bytes().to_vec();
+    framed.extend(message);
+    framed
+}
+
+/// ApiVersions v0 has an empty body.
 pub fn api_versions_request() -> Vec<u8> {
-    let mut body = Vec::with_capacity(18);
-    body.extend_from_slice(&API_VERSIONS.to_be_bytes());
-    body.extend_from_slice(&0i16.to_be_bytes());
-    body.extend_from_slice(&CORRELATION_ID.to_be_bytes());
-    body.extend_from_slice(&(CLIENT_ID.len() as i16).to_be_bytes());
-    body.extend_from_slice(CLIENT_ID);
-    let mut request = (body.len() as i32).to_be_bytes().to_vec();
-    request.extend(body);
-    request
+    request(API_VERSIONS, 0, &[])
+}
+
+/// Metadata v4 for these topics, without creating any.
+pub fn metadata_request(topics: &[String]) -> Vec<u8> {
+    let mut body = (topics.len() as i32).to_be_bytes().to_vec();
+    for topic in topics {
+        body.extend_from_slice(&(topic.len() as i16).to_be_bytes());
+        body.extend_from_slice(topic.as_bytes());
+    }
+    body.push(0); // allow_auto_topic_creation = false
+    request(METADATA, METADATA_VERSION, &body)
+}
+
+/// Reads the big-endian fields of a response in order.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Cursor<'_> {
+    fn take(&mut self, n: usize) -> std::result::Result<&[u8], String> {
+        let slice = self.bytes.get(self.at..self.at + n).ok_or_else(|| "the answer is cut short".to_string())?;
+        self.at += n;
+        Ok(slice)
+    }
+
+    fn i16(&mut self) -> std::result::Result<i16, String> {
+        Ok(i16::from_be_bytes([self.take(1)?[0], self.take(1)?[0]]))
+    }
+
+    fn i32(&mut self) -> std::result::Result<i32, String> {
+        let b = self.take(4)?;
+        Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn count(&mut self) -> std::result::Result<usize, String> {
+        let n = self.i32()?;
+        // -1 is a null array.
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// A (nullable) int16-prefixed string.
+    fn string(&mut self) -> std::result::Result<String, String> {
+        let len = self.i16()?;
+        let Ok(len) = usize::try_from(len) else { return Ok(String::new()) };
+        Ok(String::from_utf8_lossy(self.take(len)?).into_owned())
+    }
+
+    fn skip_i32_array(&mut self) -> std::result::Result<(), String> {
+        let n = self.count()?;
+        self.take(n * 4).map(|_| ())
+    }
+}
+
+/// Reads a Metadata v4 response body (after its size): each topic asked about, and whether it
+/// exists.
+pub fn parse_metadata(body: &[u8]) -> std::result::Result<Vec<(String, bool)>, String> {
+    let mut c = Cursor { bytes: body, at: 0 };
+    if c.i32()? != CORRELATION_ID {
+        return Err("the answer is not Kafka's (wrong correlation id)".into());
+    }
+    c.i32()?; // throttle_time_ms
+    for _ in 0..c.count()? {
+        c.i32()?; // node_id
+        c.string()?; // host
+        c.i32()?; // port
+        c.string()?; // rack
+    }
+    c.string()?; // cluster_id
+    c.i32()?; // controller_id
+    let mut topics = Vec::new();
+    for _ in 0..c.count()? {
+        let error = c.i16()?;
+        let name = c.string()?;
+        c.take(1)?; // is_internal
+        for _ in 0..c.count()? {
+            c.i16()?; // error_code
+            c.i32()?; // partition_index
+            c.i32()?; // leader_id
+            c.skip_i32_array()?; // replica_nodes
+            c.skip_i32_array()?; // isr_nodes (offline_replicas only from v5)
+        }
+        match error {
+            0 => topics.push((name, true)),
+            UNKNOWN_TOPIC => topics.push((name, false)),
+            other => return Err(format!("the broker answered Kafka error code {other} for topic {name}")),
+        }
+    }
+    Ok(topics)
 }
 
 /// Reads an ApiVersions v0 response body (after its size): correlation id, error code, API count.
@@ -53,15 +155,17 @@ pub fn parse_api_versions(body: &[u8]) -> std::result::Result<usize, String> {
     usize::try_from(count).map_err(|_| format!("negative API count {count}"))
 }
 
-/// Asks one broker for its API versions, within `timeout`.
-pub async fn api_versions(address: &str, timeout: Duration) -> Result<BrokerInfo> {
-    let fail = |message: String| {
-        Error::service(SERVICE, format!("{address}: {message}"))
-            .with_hint("check KAFKA_BOOTSTRAP_SERVERS and that the broker runs (`olmisctl ps` in compose mode)")
-    };
-    let exchange = async {
+fn broker_error(address: &str, message: String) -> Error {
+    Error::service(SERVICE, format!("{address}: {message}"))
+        .with_hint("check KAFKA_BOOTSTRAP_SERVERS and that the broker runs (`olmisctl ps` in compose mode)")
+}
+
+/// Sends one request to a broker and returns the response body, within `timeout`.
+async fn exchange(address: &str, request: &[u8], timeout: Duration) -> Result<Vec<u8>> {
+    let fail = |message: String| broker_error(address, message);
+    let talk = async {
         let mut stream = TcpStream::connect(address).await.map_err(|e| fail(format!("cannot connect: {e}")))?;
-        stream.write_all(&api_versions_request()).await.map_err(|e| fail(format!("cannot send: {e}")))?;
+        stream.write_all(request).await.map_err(|e| fail(format!("cannot send: {e}")))?;
         let mut size = [0u8; 4];
         stream.read_exact(&mut size).await.map_err(|e| fail(format!("no answer: {e}")))?;
         let size = usize::try_from(i32::from_be_bytes(size)).unwrap_or(usize::MAX);
@@ -70,13 +174,27 @@ pub async fn api_versions(address: &str, timeout: Duration) -> Result<BrokerInfo
         }
         let mut body = vec![0u8; size];
         stream.read_exact(&mut body).await.map_err(|e| fail(format!("answer cut short: {e}")))?;
-        let apis = parse_api_versions(&body).map_err(fail)?;
-        Ok(BrokerInfo { address: address.to_string(), apis })
+        Ok(body)
     };
-    match tokio::time::timeout(timeout, exchange).await {
+    match tokio::time::timeout(timeout, talk).await {
         Ok(result) => result,
         Err(_) => Err(fail(format!("no answer within {}s", timeout.as_secs()))),
     }
+}
+
+/// Asks one broker for its API versions.
+pub async fn api_versions(address: &str, timeout: Duration) -> Result<BrokerInfo> {
+    let body = exchange(address, &api_versions_request(), timeout).await?;
+    let apis = parse_api_versions(&body).map_err(|m| broker_error(address, m))?;
+    Ok(BrokerInfo { address: address.to_string(), apis })
+}
+
+/// Which of `topics` exist, asking the first bootstrap server that answers.
+pub async fn existing_topics(servers: &[String], topics: &[String], timeout: Duration) -> Result<Vec<String>> {
+    let broker = first_answering(servers, timeout).await?;
+    let body = exchange(&broker.address, &metadata_request(topics), timeout).await?;
+    let found = parse_metadata(&body).map_err(|m| broker_error(&broker.address, m))?;
+    Ok(found.into_iter().filter(|(_, exists)| *exists).map(|(name, _)| name).collect())
 }
 
 /// The first of the bootstrap servers that answers; the error names every one that did not.
@@ -111,6 +229,45 @@ mod tests {
         assert_eq!(&r[4..6], &18i16.to_be_bytes());
         assert_eq!(&r[6..8], &0i16.to_be_bytes());
         assert!(r.ends_with(b"olmisctl"));
+    }
+
+    #[test]
+    fn metadata_answer_says_which_topics_exist() {
+        let request = metadata_request(&["a.b".to_string()]);
+        assert_eq!(&request[4..8], &[0, 3, 0, 4], "Metadata v4");
+        assert!(request.ends_with(b"\0\x03a.b\0"), "{request:?}");
+        // One broker, then two topics: one with a partition, one unknown.
+        let mut b = CORRELATION_ID.to_be_bytes().to_vec();
+        b.extend(0i32.to_be_bytes());
+        b.extend(1i32.to_be_bytes());
+        b.extend(1i32.to_be_bytes());
+        b.extend(9i16.to_be_bytes());
+        b.extend(b"127.0.0.1");
+        b.extend(29092i32.to_be_bytes());
+        b.extend((-1i16).to_be_bytes());
+        b.extend(2i16.to_be_bytes());
+        b.extend(b"id");
+        b.extend(1i32.to_be_bytes());
+        b.extend(2i32.to_be_bytes());
+        b.extend(0i16.to_be_bytes());
+        b.extend(3i16.to_be_bytes());
+        b.extend(b"a.b");
+        b.push(0);
+        b.extend(1i32.to_be_bytes());
+        b.extend(0i16.to_be_bytes());
+        b.extend(0i32.to_be_bytes());
+        b.extend(1i32.to_be_bytes());
+        for _ in 0..2 {
+            b.extend(1i32.to_be_bytes());
+            b.extend(1i32.to_be_bytes());
+        }
+        b.extend(3i16.to_be_bytes());
+        b.extend(3i16.to_be_bytes());
+        b.extend(b"x.y");
+        b.push(0);
+        b.extend(0i32.to_be_bytes());
+        assert_eq!(parse_metadata(&b), Ok(vec![("a.b".to_string(), true), ("x.y".to_string(), false)]));
+        assert!(parse_metadata(&b[..b.len() - 3]).unwrap_err().contains("cut short"));
     }
 
     #[test]

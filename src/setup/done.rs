@@ -45,8 +45,11 @@ pub fn superset_import_needed(
 ) -> Option<String> {
     let Some(last) = last else { return Some("not imported by setup yet".into()) };
     if last != current {
-        let changed: Vec<&str> =
-            current.iter().filter(|(package, digest)| last.get(*package) != Some(*digest)).map(|(p, _)| p.as_str()).collect();
+        let changed: Vec<&str> = current
+            .iter()
+            .filter(|(package, digest)| last.get(*package) != Some(*digest))
+            .map(|(p, _)| p.as_str())
+            .collect();
         return Some(if changed.is_empty() {
             "the set of packages changed".to_string()
         } else {

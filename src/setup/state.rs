@@ -30,7 +30,10 @@ pub fn path(project_dir: &Path) -> PathBuf {
 
 /// The saved state; an absent or unreadable file is an empty state (it is only an optimisation).
 pub fn load(project_dir: &Path) -> State {
-    std::fs::read_to_string(path(project_dir)).ok().and_then(|text| serde_json::from_str(&text).ok()).unwrap_or_default()
+    std::fs::read_to_string(path(project_dir))
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
 }
 
 pub fn save(project_dir: &Path, state: &State) -> Result<()> {
