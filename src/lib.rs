@@ -9,6 +9,7 @@ pub mod checks;
 pub mod cli;
 pub mod clients;
 pub mod commands;
+pub mod compose;
 pub mod context;
 pub mod demo;
 pub mod envfile;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use console::Style;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::error::{Error, Exit};
@@ -111,6 +111,12 @@ impl Output {
         report.exit()
     }
 
+    /// One line of a streamed result on stdout (log lines, say), redacted.
+    pub fn line(&self, text: &str) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{}", self.redact(text));
+    }
+
     pub fn print_json<T: Serialize + ?Sized>(&self, value: &T) {
         let text = serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
         println!("{}", self.redact(&text));
@@ -148,10 +154,27 @@ impl Output {
     /// A live line for work that takes more than a moment. On a terminal it spins; elsewhere (CI
     /// logs, `--json`) it prints one line when it starts and one when it ends.
     pub fn progress(&self, message: impl Into<String>) -> Progress {
-        let message = message.into();
+        self.progress_in(None, message.into())
+    }
+
+    /// Several live lines at once (one per service, say): each `ProgressGroup::progress` adds a
+    /// line that updates in place and stays, with its outcome, when it ends.
+    pub fn progress_group(&self) -> ProgressGroup {
+        let multi =
+            (self.interactive && !self.quiet).then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        ProgressGroup { out: self.clone(), multi, drawn: Default::default() }
+    }
+
+    fn progress_in(&self, multi: Option<&MultiProgress>, message: String) -> Progress {
         let bar = if self.interactive && !self.quiet {
             let bar = ProgressBar::new_spinner();
-            bar.set_draw_target(ProgressDrawTarget::stderr());
+            let bar = match multi {
+                Some(multi) => multi.add(bar),
+                None => {
+                    bar.set_draw_target(ProgressDrawTarget::stderr());
+                    bar
+                }
+            };
             if let Ok(style) = ProgressStyle::with_template("{spinner:.cyan} {msg} {elapsed:.dim}") {
                 bar.set_style(style);
             }
@@ -162,15 +185,41 @@ impl Output {
             self.info(format!("{message} ..."));
             None
         };
-        Progress { out: self.clone(), bar, message, started: Instant::now() }
+        Progress { out: self.clone(), bar, message, started: Instant::now(), in_group: multi.is_some() }
     }
 }
 
+pub struct ProgressGroup {
+    out: Output,
+    multi: Option<MultiProgress>,
+    drawn: std::sync::atomic::AtomicBool,
+}
+
+impl ProgressGroup {
+    pub fn progress(&self, message: impl Into<String>) -> Progress {
+        self.drawn.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.out.progress_in(self.multi.as_ref(), message.into())
+    }
+}
+
+impl Drop for ProgressGroup {
+    /// indicatif leaves the cursor at the end of the group's last line; what follows starts below.
+    fn drop(&mut self) {
+        if self.multi.is_some() && self.drawn.load(std::sync::atomic::Ordering::Relaxed) {
+            eprintln!();
+        }
+    }
+}
+
+/// Clones update the same line (a task can report on it while its owner ends it).
+#[derive(Clone)]
 pub struct Progress {
     out: Output,
     bar: Option<ProgressBar>,
     message: String,
     started: Instant,
+    /// In a group the finished line stays in place; printing it separately would break the others.
+    in_group: bool,
 }
 
 impl Progress {
@@ -200,9 +249,18 @@ impl Progress {
             outcome,
             self.out.styles.dim.apply_to(format!("({:.1}s)", self.started.elapsed().as_secs_f64()))
         );
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
+        match &self.bar {
+            Some(bar) if self.in_group => {
+                if let Ok(style) = ProgressStyle::with_template("{msg}") {
+                    bar.set_style(style);
+                }
+                bar.finish_with_message(self.out.redact(&line));
+            }
+            Some(bar) => {
+                bar.finish_and_clear();
+                self.out.info(line);
+            }
+            None => self.out.info(line),
         }
-        self.out.info(line);
     }
 }

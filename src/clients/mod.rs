@@ -5,6 +5,7 @@
 pub mod airflow;
 pub mod clickhouse;
 pub mod connect;
+pub mod docker;
 pub mod http;
 pub mod kafka;
 pub mod postgres;

@@ -1,7 +1,10 @@
-//! `olmisctl restart`.
+//! `olmisctl restart`: restart services' containers and wait until they are ready again.
+
+use std::time::Duration;
 
 use clap::Args;
 
+use crate::compose::{Stack, start};
 use crate::context::Ctx;
 use crate::error::{Exit, Result};
 
@@ -14,6 +17,8 @@ pub struct RestartArgs {
     pub timeout: Option<u64>,
 }
 
-pub async fn run(_args: RestartArgs, _ctx: &Ctx) -> Result<Exit> {
-    super::not_implemented("restart")
+pub async fn run(args: RestartArgs, ctx: &Ctx) -> Result<Exit> {
+    let stack = Stack::connect(&ctx.settings, "restart").await?;
+    let report = start::restart(&stack, &ctx.out, &args.services, args.timeout.map(Duration::from_secs)).await?;
+    Ok(ctx.out.report(&report))
 }

@@ -1,7 +1,10 @@
-//! `olmisctl up`.
+//! `olmisctl up`: start the stack (or some services) and wait until each service is ready.
+
+use std::time::Duration;
 
 use clap::Args;
 
+use crate::compose::{Stack, start};
 use crate::context::Ctx;
 use crate::error::{Exit, Result};
 
@@ -14,6 +17,9 @@ pub struct UpArgs {
     pub timeout: Option<u64>,
 }
 
-pub async fn run(_args: UpArgs, _ctx: &Ctx) -> Result<Exit> {
-    super::not_implemented("up")
+pub async fn run(args: UpArgs, ctx: &Ctx) -> Result<Exit> {
+    let stack = Stack::connect(&ctx.settings, "up").await?;
+    let compose = stack.compose(&ctx.settings).await?;
+    let report = start::up(&stack, &compose, &ctx.out, &args.services, args.timeout.map(Duration::from_secs)).await?;
+    Ok(ctx.out.report(&report))
 }

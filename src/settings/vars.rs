@@ -81,6 +81,7 @@ const fn secret(name: &'static str, group: Group, generate: Generate, doc: &'sta
 
 pub const SSL_MODES: &[&str] = &["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
 pub const RUNTIMES: &[&str] = &["compose", "external"];
+pub const COMPAT_MODES: &[&str] = &["auto", "on", "off"];
 
 use Group::*;
 use Kind::*;
@@ -106,6 +107,13 @@ pub const VARS: &[Var] = &[
         None,
         Text,
         "Command that runs compose (default: `docker compose`, then `docker-compose`)",
+    ),
+    var(
+        "OLMIS_COMPOSE_COMPAT",
+        Runtime,
+        Some("auto"),
+        OneOf(COMPAT_MODES),
+        "Add compose/docker-compose.compat.yml (no seccomp for glibc images): `auto` on engines older than 20.10.10, `on`, `off`",
     ),
     var("SOURCE_PG_HOST", Source, Some("localhost"), Text, "OpenLMIS PostgreSQL host, as olmisctl reaches it"),
     var("SOURCE_PG_PORT", Source, Some("5432"), Port, "OpenLMIS PostgreSQL port, as olmisctl reaches it"),
