@@ -5,12 +5,15 @@
 //! (re-registering or restarting on a lost slot would stream on from "now" and silently skip the
 //! changes in between) in favour of `bootstrap recover-slot`, which reloads what was missed.
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 
 use crate::cdc::offsets::{DebeziumOffset, SnapshotState};
 use crate::cdc::preflight::SlotFacts;
 use crate::cdc::watchdog::{Assessment, assess};
 use crate::clients::connect::ConnectorStatus;
+use crate::clients::docker::Container;
 
 pub const RECOVER_SLOT: &str = "olmisctl bootstrap recover-slot";
 
@@ -26,9 +29,23 @@ pub struct Facts {
     pub slot_name: String,
 }
 
+/// Compose mode: the services among `expected` (and those with a container) that are not up,
+/// for `compose up` to start and wait on.
+pub fn services_down(expected: &[String], containers: &[Container]) -> Vec<String> {
+    let mut names: BTreeSet<&str> = expected.iter().map(String::as_str).collect();
+    names.extend(containers.iter().map(|c| c.service.as_str()));
+    names
+        .into_iter()
+        .filter(|name| !containers.iter().any(|c| c.service == *name && c.is_up()))
+        .map(str::to_string)
+        .collect()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Repair {
+    /// Compose mode: start these services' containers and wait until they are ready.
+    StartServices { services: Vec<String> },
     /// Register the connector again (preflight first, the same config as `register-connector`).
     Register,
     /// Restart the connector's FAILED parts (`what` names them).
@@ -109,6 +126,7 @@ pub fn decide(f: &Facts) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clients::docker::{Health, RestartPolicy, RunState};
 
     fn status(json: &str) -> ConnectorStatus {
         serde_json::from_str(json).unwrap()
@@ -170,6 +188,35 @@ mod tests {
         let d = decide(&Facts { connector: None, offset: None, slot: None, ..facts() });
         assert_eq!(d.repairs, vec![Repair::Register]);
         assert!(d.notes[0].contains("reconcile"), "{d:?}");
+    }
+
+    fn container(service: &str, state: RunState, health: Option<Health>) -> Container {
+        Container {
+            id: service.into(),
+            name: service.into(),
+            service: service.into(),
+            state,
+            exit_code: 0,
+            health,
+            check_timing: None,
+            last_check: None,
+            restart_policy: RestartPolicy::UnlessStopped,
+            restart_count: 0,
+            started_at: None,
+            ports: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn services_not_up_are_the_ones_to_start() {
+        let containers = vec![
+            container("kafka", RunState::Running, Some(Health::Healthy)),
+            container("kafka-connect", RunState::Exited, None),
+            container("superset", RunState::Running, Some(Health::Unhealthy)),
+            container("watchdog", RunState::Running, None),
+        ];
+        let expected: Vec<String> = ["kafka", "kafka-connect", "clickhouse"].map(String::from).to_vec();
+        assert_eq!(services_down(&expected, &containers), vec!["clickhouse", "kafka-connect", "superset"]);
     }
 
     #[test]

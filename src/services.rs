@@ -7,12 +7,14 @@ use std::time::Duration;
 use crate::checks::Check;
 use crate::clients::airflow;
 use crate::clients::clickhouse::ClickHouse;
+use crate::clients::docker::{Container, Health, RunState};
 use crate::clients::connect::Connect;
 use crate::clients::kafka;
 use crate::clients::postgres;
 use crate::clients::superset::Superset;
 use crate::error::{Error, Result};
-use crate::settings::Settings;
+use crate::compose::Stack;
+use crate::settings::{Runtime, Settings};
 
 /// Longest a single health probe may take.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -25,17 +27,57 @@ pub const CLICKHOUSE: &str = "clickhouse";
 pub const SUPERSET: &str = "superset";
 pub const AIRFLOW: &str = "airflow";
 
-/// One check per service, in pipeline order.
+/// One check per service, in pipeline order; in compose mode also one per container.
 pub async fn probe(settings: &Settings) -> Vec<Check> {
-    let (source, kafka, connect, clickhouse, superset, airflow) = tokio::join!(
+    let (source, kafka, connect, clickhouse, superset, airflow, containers) = tokio::join!(
         bounded(SOURCE, source(settings)),
         bounded(KAFKA, kafka(settings)),
         bounded(CONNECT, connect(settings)),
         bounded(CLICKHOUSE, clickhouse(settings)),
         bounded(SUPERSET, superset(settings)),
         bounded(AIRFLOW, airflow(settings)),
+        containers(settings),
     );
-    vec![source, kafka, connect, clickhouse, superset, airflow]
+    let mut checks = vec![source, kafka, connect, clickhouse, superset, airflow];
+    checks.extend(containers);
+    checks
+}
+
+/// Compose mode: each container of the project, running and (when it has one) passing its health
+/// check. Nothing in external mode, where olmisctl manages no containers.
+async fn containers(settings: &Settings) -> Vec<Check> {
+    if settings.runtime != Runtime::Compose {
+        return Vec::new();
+    }
+    let listed = async {
+        let stack = Stack::connect(settings, "verify services").await?;
+        stack.containers().await
+    };
+    match tokio::time::timeout(PROBE_TIMEOUT, listed).await {
+        Ok(Ok(containers)) if containers.is_empty() => vec![
+            Check::fail("containers", format!("compose project `{}` has no containers", settings.compose_project))
+                .with_hint("start the stack with `olmisctl up`"),
+        ],
+        Ok(Ok(containers)) => containers.iter().map(container).collect(),
+        Ok(Err(e)) => vec![failed("containers", &e)],
+        Err(_) => vec![Check::fail("containers", "the Docker engine did not answer in time")],
+    }
+}
+
+fn container(c: &Container) -> Check {
+    let name = format!("container {}", c.service);
+    let health = c.health.map(|h| format!(", {}", h.as_str())).unwrap_or_default();
+    let state = format!("{}{health}", c.state.as_str());
+    if c.is_up() {
+        Check::pass(name, state)
+    } else if c.state == RunState::Running && c.health == Some(Health::Starting) {
+        Check::warn(name, state).with_hint("still starting: `olmisctl up` waits until it is ready")
+    } else if c.state == RunState::Running {
+        Check::fail(name, state).with_hint(format!("`olmisctl logs {}` shows why", c.service))
+    } else {
+        Check::fail(name, format!("{state} (exit code {})", c.exit_code))
+            .with_hint(format!("`olmisctl logs {0}` shows why; `olmisctl up {0}` starts it", c.service))
+    }
 }
 
 /// A probe's outcome as a check: its message on success, the error and its hint on failure.

@@ -11,11 +11,13 @@ use crate::checks::{Check, CheckReport, Level, label};
 use crate::clients::connect::Connect;
 use crate::clients::postgres;
 use crate::commands::register_connector::{self, Source};
+use crate::compose::{Stack, start};
 use crate::context::Ctx;
 use crate::error::{Exit, Result};
 use crate::output::{Report, Styles};
 use crate::recover::{self, Decision, Facts, RECOVER_SLOT, Repair};
 use crate::services;
+use crate::settings::Runtime;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -123,6 +125,21 @@ impl Report for RecoverReport {
 
 pub async fn run(args: RecoverArgs, ctx: &Ctx) -> Result<Exit> {
     let settings = &ctx.settings;
+    let mut actions = Vec::new();
+    let mut container_findings = Vec::new();
+    let timeout = Duration::from_secs(args.timeout);
+    if settings.runtime == Runtime::Compose {
+        let down = containers_down(ctx).await?;
+        if !down.is_empty() {
+            container_findings.push(format!("not up in compose: {}", down.join(", ")));
+            let repair = Repair::StartServices { services: down };
+            actions.push(if args.dry_run {
+                Action { detail: would(&repair), repair, outcome: ActionOutcome::WouldDo }
+            } else {
+                apply(ctx, &repair, timeout).await
+            });
+        }
+    }
     let progress = ctx.out.progress("Checking every service's health");
     let services_down: Vec<Check> =
         services::probe(settings).await.into_iter().filter(|c| c.level == Level::Fail).collect();
@@ -138,10 +155,10 @@ pub async fn run(args: RecoverArgs, ctx: &Ctx) -> Result<Exit> {
             dry_run: args.dry_run,
             status: Level::Fail,
             services_down,
-            decision: Decision { findings: Vec::new(), repairs: Vec::new(), notes: vec![
+            decision: Decision { findings: container_findings, repairs: Vec::new(), notes: vec![
                 "the connector and its slot can't be checked while Kafka Connect or the source database is down: start them, then run recover again".into(),
             ] },
-            actions: Vec::new(),
+            actions,
             verify_cdc: None,
             verify_ingestion: None,
         };
@@ -153,12 +170,13 @@ pub async fn run(args: RecoverArgs, ctx: &Ctx) -> Result<Exit> {
     let decision = recover::decide(&facts);
     progress.finish(if decision.findings.is_empty() { "fine".to_string() } else { decision.findings.join("; ") });
 
-    let mut actions = Vec::new();
+    let mut decision = decision;
+    decision.findings.splice(0..0, container_findings);
     for repair in &decision.repairs {
         actions.push(if args.dry_run {
             Action { repair: repair.clone(), outcome: ActionOutcome::WouldDo, detail: would(repair) }
         } else {
-            apply(ctx, repair, Duration::from_secs(args.timeout)).await
+            apply(ctx, repair, timeout).await
         });
     }
 
@@ -205,8 +223,25 @@ async fn gather(ctx: &Ctx) -> Result<Facts> {
     Ok(Facts { connector, offset, slot, slot_name: settings.source.slot_name.clone() })
 }
 
+/// Compose mode: the services that should be up but are not.
+async fn containers_down(ctx: &Ctx) -> Result<Vec<String>> {
+    let stack = Stack::connect(&ctx.settings, "recover").await?;
+    let compose = stack.compose(&ctx.settings).await?;
+    let expected = compose.config().await?.services_to_start(&[], &compose.active_profiles()?);
+    Ok(recover::services_down(&expected, &stack.containers().await?))
+}
+
+async fn start_services(ctx: &Ctx, services: &[String]) -> Result<String> {
+    let stack = Stack::connect(&ctx.settings, "recover").await?;
+    let compose = stack.compose(&ctx.settings).await?;
+    let report = start::up(&stack, &compose, &ctx.out, services, None).await?;
+    let names: Vec<&str> = report.services.iter().map(|o| o.service.as_str()).collect();
+    Ok(format!("started {}: all ready", names.join(", ")))
+}
+
 fn would(repair: &Repair) -> String {
     match repair {
+        Repair::StartServices { services } => format!("start {} (`olmisctl up`)", services.join(", ")),
         Repair::Register => "register the connector again (`olmisctl register-connector`)".into(),
         Repair::RestartFailed { what } => {
             format!("restart {} (`olmisctl watchdog --once` does the same)", what.join(", "))
@@ -217,6 +252,7 @@ fn would(repair: &Repair) -> String {
 
 async fn apply(ctx: &Ctx, repair: &Repair, timeout: Duration) -> Action {
     let result = match repair {
+        Repair::StartServices { services } => start_services(ctx, services).await.map_err(|e| with_hint(&e)),
         Repair::Register => reregister(ctx, timeout).await,
         Repair::RestartFailed { what } => restart(ctx, what, timeout).await,
         Repair::RecoverSlot { reason } => {

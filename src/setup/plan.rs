@@ -112,6 +112,15 @@ impl Facts {
     }
 }
 
+/// The compose services setup starts: the default ones (active profiles), plus the demo source
+/// when it is used (its profile need not be active).
+pub fn compose_services(mut defaults: Vec<String>, demo: bool) -> Vec<String> {
+    if demo && !defaults.iter().any(|s| s == DEMO_SOURCE_SERVICE) {
+        defaults.push(DEMO_SOURCE_SERVICE.to_string());
+    }
+    defaults
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Planned {
     pub step: Step,
@@ -158,6 +167,15 @@ mod tests {
         let plan = plan(&Facts { runtime: Runtime::External, env_created: false, demo: false });
         assert_eq!(skipped(&plan), vec![Step::Init, Step::Up, Step::DemoSeed]);
         assert!(plan[1].skip.as_deref().unwrap().contains("external mode"));
+    }
+
+    #[test]
+    fn the_demo_source_service_is_added_once() {
+        let defaults = vec!["kafka".to_string(), "clickhouse".to_string()];
+        assert_eq!(compose_services(defaults.clone(), false), defaults);
+        let with_demo = compose_services(defaults.clone(), true);
+        assert_eq!(with_demo, vec!["kafka", "clickhouse", "demo-source"]);
+        assert_eq!(compose_services(with_demo.clone(), true), with_demo);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use super::Options;
 use super::done;
-use super::plan::{Facts, Step};
+use super::plan::{self, Facts, Step};
 use super::report::{Dashboard, Login, StepError};
 use super::state;
 use crate::airflow::REFRESH_DAG;
@@ -19,6 +19,7 @@ use crate::clients::superset::{Object, Superset};
 use crate::commands::register_connector::{self, Source};
 use crate::commands::superset_import::{self, Outcome as ImportOutcome};
 use crate::commands::{demo, verify};
+use crate::compose::{Stack, start};
 use crate::context::Ctx;
 use crate::demo::generate::Scale;
 use crate::superset::tree::{AssetKind, AssetTree};
@@ -75,6 +76,22 @@ impl<'a> Run<'a> {
 
     fn config(&self) -> Result<ConnectorConfig, StepError> {
         Ok(connector_config::load(&self.ctx.settings)?)
+    }
+
+    /// `compose up` of the default services (and the demo source), waiting until each is ready.
+    /// Done already when every one of them was up before.
+    async fn up(&mut self) -> StepResult {
+        let settings = &self.ctx.settings;
+        let stack = Stack::connect(settings, "setup").await?;
+        let compose = stack.compose(settings).await?;
+        let config = compose.config().await?;
+        let defaults = config.services_to_start(&[], &compose.active_profiles()?);
+        let services = plan::compose_services(defaults, self.facts.demo);
+        let before = stack.containers().await?;
+        let were_up = services.iter().all(|s| before.iter().any(|c| &c.service == s && c.is_up()));
+        let report = start::up(&stack, &compose, &self.ctx.out, &services, None).await?;
+        let detail = format!("{} services ready in compose project `{}`", report.services.len(), report.project);
+        Ok(Done { already: were_up, detail })
     }
 
     async fn demo_seed(&mut self) -> StepResult {
@@ -283,9 +300,6 @@ pub fn epoch_ms(time: SystemTime) -> i64 {
 
 // WIRING-PENDING: replaced once the docker, clickhouse and dbt modules are merged.
 impl Run<'_> {
-    async fn up(&mut self) -> StepResult {
-        Err(StepError::failed("up: pending merge"))
-    }
     async fn clickhouse_init(&mut self) -> StepResult {
         Err(StepError::failed("clickhouse-init: pending merge"))
     }
