@@ -9,7 +9,7 @@ use crate::commands::*;
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 ok, 1 checks or steps failed, 2 usage or configuration error, 3 a service failed or is
-unreachable, 4 timed out, 130 interrupted.
+unreachable, 4 timed out, 99 nothing new (verify freshness --nothing-new-exit-code 99), 130 interrupted.
 Configuration: flags (--set) > environment > .env > defaults; `olmisctl config` shows the result.";
 
 #[derive(Debug, Parser)]

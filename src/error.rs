@@ -19,6 +19,9 @@ pub enum Exit {
     Service = 3,
     /// Waited for something (health, a snapshot, a run) longer than allowed.
     Timeout = 4,
+    /// Nothing new to process (`verify freshness --since`): a scheduler can skip the work.
+    /// 99 because Airflow's BashOperator marks a task skipped on that code by default.
+    Unchanged = 99,
     /// Stopped by Ctrl-C.
     Interrupted = 130,
 }
@@ -173,5 +176,6 @@ mod tests {
         assert_eq!(Error::service("clickhouse", "down").exit() as u8, 3);
         let timeout = Error::Timeout { what: "x".into(), after_secs: 1, detail: String::new(), hint: None };
         assert_eq!(timeout.exit() as u8, 4);
+        assert_eq!(Exit::Unchanged as u8, 99);
     }
 }

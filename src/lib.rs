@@ -7,6 +7,7 @@ pub mod airflow;
 pub mod cdc;
 pub mod checks;
 pub mod cli;
+pub mod clickhouse;
 pub mod clients;
 pub mod commands;
 pub mod compose;

@@ -7,13 +7,13 @@ use std::time::Duration;
 use crate::checks::Check;
 use crate::clients::airflow;
 use crate::clients::clickhouse::ClickHouse;
-use crate::clients::docker::{Container, Health, RunState};
 use crate::clients::connect::Connect;
+use crate::clients::docker::{Container, Health, RunState};
 use crate::clients::kafka;
 use crate::clients::postgres;
 use crate::clients::superset::Superset;
-use crate::error::{Error, Result};
 use crate::compose::Stack;
+use crate::error::{Error, Result};
 use crate::settings::{Runtime, Settings};
 
 /// Longest a single health probe may take.

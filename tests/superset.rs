@@ -145,11 +145,10 @@ impl Copy {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_path_buf();
         for package in [CORE, MALAWI] {
-            copy_tree(
-                &repo().join("examples").join(package).join("superset"),
-                &root.join(package).join("superset"),
-                &|text| rewrite(text, &tag, &ch_db),
-            );
+            // The package as shipped (manifest, connector template), then its assets rewritten.
+            let (from, to) = (repo().join("examples").join(package), root.join(package));
+            copy_tree(&from, &to, &str::to_string);
+            copy_tree(&from.join("superset"), &to.join("superset"), &|text| rewrite(text, &tag, &ch_db));
         }
         Copy { _dir: dir, root, tag, ch_db }
     }
@@ -429,6 +428,11 @@ fn export_then_import_round_trips() {
 
     // Into a new package: stable names, no ids, password masked; importing it gives the same objects.
     let fresh = tempfile::tempdir().unwrap();
+    std::fs::write(
+        fresh.path().join("manifest.yaml"),
+        "name: fresh-core\ntype: core\nversion: 0.1.0\nplatform_version: \">=0.1.0\"\nincludes: [superset]\n",
+    )
+    .unwrap();
     let export = |dir: &Path| {
         let out = copy
             .olmisctl()
@@ -500,7 +504,10 @@ fn broken_bundles_fail_clearly_and_import_nothing() {
     let out = copy.olmisctl().arg("superset-import").output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("superset.reference") && text.contains("malawi_stock_status_by_region.yaml"), "{text}");
+    assert!(
+        text.contains("superset.dangling-chart-dataset") && text.contains("malawi_stock_status_by_region.yaml"),
+        "{text}"
+    );
     assert!(text.contains("00000000-0000-4000-8000-00000000dead") && text.contains("nothing was imported"), "{text}");
     for (kind, uuid, title, _) in assets(&copy.package(CORE)).into_iter().chain(assets(&copy.package(MALAWI))) {
         assert!(probe.find(resource(&kind), "uuid", &uuid).is_empty(), "{kind} {title} was imported");

@@ -1,18 +1,19 @@
-//! The Debezium connector config: rendered from the core package's `connect/` template and the
-//! settings, then checked against what the rest of olmisctl relies on (slot, publication, topic
+//! The Debezium connector config: rendered from the core package's `connect/` template (local or
+//! fetched from Git, as [`crate::packages::resolve`] finds it) and the settings, then checked against what the rest of olmisctl relies on (slot, publication, topic
 //! prefix, signal and heartbeat tables), so a template can't silently break the pipeline.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::template::{self, TemplateError, TemplateVar, TemplateVars};
 use super::{HEARTBEAT_TABLE, SIGNAL_TABLE};
 use crate::clients::connect::ConfigMap;
 use crate::error::{Error, Result};
+use crate::packages::connect::{ALLOWLIST_VAR, TEMPLATE_FILE};
+use crate::packages::{self, files};
 use crate::settings::{Settings, TableName};
 
 pub const CONNECTOR_CLASS: &str = "io.debezium.connector.postgresql.PostgresConnector";
-pub const TEMPLATE_FILE: &str = "connector.json.tmpl";
 
 /// A rendered config. It holds the source password: `Debug` masks password fields, and
 /// [`ConnectorConfig::map`] is only handed to the Connect client.
@@ -47,20 +48,22 @@ impl Contract {
     }
 }
 
-/// Where the connector template is. Package resolution (local folder or Git checkout) belongs to
-/// the packages module; this reads the configured local core package until that lands.
-pub fn template_path(settings: &Settings) -> PathBuf {
-    settings.packages.core_path.join("connect").join(TEMPLATE_FILE)
-}
-
-/// Reads and renders the template for the current settings.
+/// Reads and renders the core package's template for the current settings.
 pub fn load(settings: &Settings) -> Result<ConnectorConfig> {
-    let path = template_path(settings);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        Error::file(&path, format!("cannot read the connector template: {e}"))
-            .with_hint("set ANALYTICS_CORE_PATH to the core package (it ships connect/connector.json.tmpl)")
+    let packages = packages::resolve(settings)?;
+    let core = &packages.core;
+    let path = core.connect_template().ok_or_else(|| {
+        Error::file(core.root.join(TEMPLATE_FILE), "does not exist: the core package's connector template")
+            .with_hint("the core package configures change capture there; `olmisctl packages validate` checks it")
     })?;
-    render(&text, &template_vars(settings), &Contract::from_settings(settings)).map_err(|e| file_error(&path, e))
+    let text = files::read_text(&path).map_err(|message| Error::file(&path, message))?;
+    let mut vars = template_vars(settings);
+    // An empty allowlist means the core's tables (the default its template lists).
+    if settings.source.table_allowlist.is_empty() {
+        let tables: Vec<String> = packages.core_tables()?.iter().map(ToString::to_string).collect();
+        vars.insert(ALLOWLIST_VAR.to_string(), TemplateVar { value: Some(tables.join(",")), secret: false });
+    }
+    render(&text, &vars, &Contract::from_settings(settings)).map_err(|e| file_error(&path, e))
 }
 
 fn file_error(path: &Path, e: TemplateError) -> Error {
@@ -301,6 +304,29 @@ mod tests {
         let err = render(&bad, &vars(None), &contract()).unwrap_err();
         assert_eq!(err.field.as_deref(), Some("table.include.list"));
         assert!(err.message.contains("\"requisition.*\" is not a schema.table name"), "{err:?}");
+    }
+
+    /// A core `packages fetch` cloned is used like a local one; an empty allowlist means its tables.
+    #[test]
+    fn a_fetched_core_and_its_tables_are_used() {
+        let project = tempfile::tempdir().unwrap();
+        let core = project.path().join(".packages/core");
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/olmis-analytics-core");
+        std::fs::create_dir_all(core.join("connect")).unwrap();
+        std::fs::copy(example.join("manifest.yaml"), core.join("manifest.yaml")).unwrap();
+        let own = TEMPLATE.replace("${SOURCE_PG_TABLE_ALLOWLIST:-", "${SOURCE_PG_TABLE_ALLOWLIST:-demo.fetched_only,");
+        std::fs::write(core.join(TEMPLATE_FILE), own).unwrap();
+        let env = [
+            ("ANALYTICS_CORE_GIT_URL", "https://git.example.org/moh/olmis-analytics-core.git"),
+            ("SOURCE_PG_PASSWORD", "pw-very-secret"),
+            ("SOURCE_PG_TABLE_ALLOWLIST", ""),
+        ];
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let settings = Settings::load(project.path(), &project.path().join(".env"), &[], &env).unwrap();
+        let config = load(&settings).unwrap();
+        let tables: Vec<String> = config.tables().iter().map(ToString::to_string).collect();
+        assert_eq!(tables[0], "demo.fetched_only");
+        assert!(tables.contains(&"referencedata.facilities".to_string()), "{tables:?}");
     }
 
     #[test]

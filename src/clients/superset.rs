@@ -16,8 +16,8 @@ use serde_json::Value;
 
 use super::http;
 use crate::error::{Error, Result};
+use crate::packages::superset::{AssetKind, is_uuid};
 use crate::settings::{Secret, Settings, required};
-use crate::superset::tree::AssetKind;
 
 pub const SERVICE: &str = "superset";
 
@@ -196,7 +196,7 @@ impl Superset {
 
     /// A dashboard by UUID or slug.
     pub async fn find_dashboard(&self, uuid_or_slug: &str) -> Result<Option<Object>> {
-        let column = if crate::superset::tree::is_uuid(uuid_or_slug) { "uuid" } else { "slug" };
+        let column = if is_uuid(uuid_or_slug) { "uuid" } else { "slug" };
         Ok(self.list(AssetKind::Dashboard, column, uuid_or_slug).await?.into_iter().next())
     }
 
@@ -224,7 +224,7 @@ impl Superset {
         let title = kind.title_field();
         let extra = if kind == AssetKind::Dashboard { ",published,slug" } else { "" };
         let q = format!("(columns:!(id,uuid,{title}{extra}),{filter}page:{page},page_size:{PAGE_SIZE})");
-        let body = self.get_json(&format!("api/v1/{}/", kind.resource()), &[("q", q)]).await?;
+        let body = self.get_json(&format!("api/v1/{}/", kind.as_str()), &[("q", q)]).await?;
         let items = body.get("result").and_then(Value::as_array).cloned().unwrap_or_default();
         Ok(items
             .iter()

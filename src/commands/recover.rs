@@ -18,6 +18,7 @@ use crate::output::{Report, Styles};
 use crate::recover::{self, Decision, Facts, RECOVER_SLOT, Repair};
 use crate::services;
 use crate::settings::Runtime;
+use crate::verify_all;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -180,15 +181,21 @@ pub async fn run(args: RecoverArgs, ctx: &Ctx) -> Result<Exit> {
         });
     }
 
-    let verify_cdc = if args.dry_run {
-        None
+    let (verify_cdc, verify_ingestion) = if args.dry_run {
+        (None, None)
     } else {
-        let checks = crate::cdc::verify::checks(settings, &ctx.out).await?;
-        Some(CheckReport::new("verify cdc", checks))
+        let cdc = match crate::cdc::verify::checks(settings, &ctx.out).await {
+            Ok(checks) => CheckReport::new("verify cdc", checks),
+            Err(e) => verify_all::errored("cdc", &e),
+        };
+        let ingestion =
+            crate::clickhouse::ingestion::run(ctx).await.unwrap_or_else(|e| verify_all::errored("ingestion", &e));
+        (Some(cdc), Some(ingestion))
     };
     let failed_action = actions.iter().any(|a| matches!(a.outcome, ActionOutcome::Failed | ActionOutcome::Manual));
     let status = [
         verify_cdc.as_ref().map_or(Level::Pass, |r| r.status),
+        verify_ingestion.as_ref().map_or(Level::Pass, |r| r.status),
         if failed_action { Level::Fail } else { Level::Pass },
         if services_down.is_empty() { Level::Pass } else { Level::Fail },
     ]
@@ -202,7 +209,7 @@ pub async fn run(args: RecoverArgs, ctx: &Ctx) -> Result<Exit> {
         decision,
         actions,
         verify_cdc,
-        verify_ingestion: None,
+        verify_ingestion,
     }))
 }
 

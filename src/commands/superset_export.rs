@@ -10,9 +10,9 @@ use crate::clients::superset::Superset;
 use crate::context::Ctx;
 use crate::error::{Error, Exit, Result};
 use crate::output::{Report, Styles};
-use crate::superset::export;
-use crate::superset::sources;
-use crate::superset::tree::{self, AssetKind};
+use crate::packages::load::folder_label;
+use crate::packages::superset::AssetKind;
+use crate::superset::{asset_dirs, export, tree};
 
 #[derive(Debug, Args)]
 pub struct SupersetExportArgs {
@@ -73,7 +73,7 @@ impl Report for ExportReport {
             out.push_str(&format!(
                 "  {} {} {:?} (defined by {})\n",
                 styles.dim.apply_to("kept     "),
-                k.kind.resource(),
+                k.kind.as_str(),
                 k.title,
                 k.package
             ));
@@ -96,15 +96,16 @@ pub async fn run(args: SupersetExportArgs, ctx: &Ctx) -> Result<Exit> {
         return Err(Error::file(&package_dir, "is not a directory")
             .with_hint("pass the package's root directory (the one with manifest.yaml)"));
     }
-    let target = sources::package(&package_dir);
+    let assets_dir = tree::assets_dir_of(&package_dir);
     let same_dir =
         |a: &PathBuf, b: &PathBuf| a.canonicalize().ok().zip(b.canonicalize().ok()).is_some_and(|(x, y)| x == y);
-    let others: Vec<_> = sources::configured(settings)
+    // What the other configured packages define stays theirs (see `export::place`).
+    let others: Vec<_> = asset_dirs(settings, &crate::packages::resolve(settings)?)
         .into_iter()
-        .filter(|s| !same_dir(&s.assets_dir, &target.assets_dir) && s.assets_dir.is_dir())
-        .map(|s| tree::read_tree(&s.package, &s.assets_dir))
+        .filter(|d| !same_dir(&d.dir, &assets_dir))
+        .map(|d| tree::read_tree(&d.package, &d.dir))
         .collect();
-    let existing = tree::read_tree(&target.package, &target.assets_dir);
+    let existing = tree::read_tree(&folder_label(&package_dir), &assets_dir);
 
     let mut superset = Superset::new(settings)?;
     let progress = ctx.out.progress(format!("Exporting dashboard {:?} from {}", args.dashboard, superset.url()));
@@ -134,7 +135,7 @@ pub async fn run(args: SupersetExportArgs, ctx: &Ctx) -> Result<Exit> {
 
     let mut files = Vec::new();
     for (rel, text) in &placement.files {
-        let path = target.assets_dir.join(rel);
+        let path = assets_dir.join(rel);
         let before = std::fs::read_to_string(&path).ok();
         let change = match before {
             None => Change::Added,
@@ -156,7 +157,7 @@ pub async fn run(args: SupersetExportArgs, ctx: &Ctx) -> Result<Exit> {
     Ok(ctx.out.report(&ExportReport {
         dashboard: dashboard.title,
         dashboard_uuid: dashboard.uuid,
-        assets_dir: target.assets_dir.display().to_string(),
+        assets_dir: assets_dir.display().to_string(),
         files,
         owned_elsewhere,
     }))

@@ -2,6 +2,7 @@
 //! (or one directory), checked, bundled and imported through Superset's assets API.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use clap::Args;
 use serde::Serialize;
@@ -11,11 +12,12 @@ use crate::clients::superset::Superset;
 use crate::context::Ctx;
 use crate::error::{Error, Exit, Result};
 use crate::output::{Report, Styles};
+use crate::packages::superset::AssetKind;
+use crate::packages::{self, Finding, PackageKind, PackageModel, load, rules};
 use crate::settings::{Runtime, Secret, Settings, required};
 use crate::superset::bundle::{self, ClickHouseTarget};
-use crate::superset::check;
-use crate::superset::sources::{self, Source};
-use crate::superset::tree::{self, AssetKind, AssetTree, Finding};
+use crate::superset::tree::{self, AssetTree};
+use crate::superset::{AssetDir, PLATFORM, asset_dirs, platform_assets};
 
 #[derive(Debug, Args)]
 pub struct SupersetImportArgs {
@@ -69,38 +71,28 @@ pub enum Outcome {
     Refused(CheckReport),
 }
 
+/// The packages to import, read for the validator, and their asset folders in import order.
+pub struct Selection {
+    models: Vec<PackageModel>,
+    dirs: Vec<AssetDir>,
+}
+
+impl Selection {
+    /// The asset trees, in import order.
+    pub fn trees(&self) -> Vec<AssetTree> {
+        self.dirs.iter().map(|d| tree::read_tree(&d.package, &d.dir)).collect()
+    }
+}
+
 pub async fn run(args: SupersetImportArgs, ctx: &Ctx) -> Result<Exit> {
-    let trees = match &args.path {
-        Some(path) => {
-            let dir = ctx.settings.project_dir.join(path);
-            if !dir.is_dir() {
-                return Err(Error::file(&dir, "is not a directory")
-                    .with_hint("pass a package directory or its superset/assets directory"));
-            }
-            read_trees(&[sources::package(&dir)])?
-        }
-        None => configured_trees(&ctx.settings)?,
+    let selection = match &args.path {
+        Some(path) => one_directory(&ctx.settings.project_dir.join(path))?,
+        None => configured(&ctx.settings)?,
     };
-    match import(ctx, &trees).await? {
+    match import(ctx, &selection).await? {
         Outcome::Imported(report) => Ok(ctx.out.report(&report)),
         Outcome::Refused(report) => Ok(ctx.out.report(&report)),
     }
-}
-
-/// The asset trees of the platform, the core and the extensions, in import order.
-pub fn configured_trees(settings: &Settings) -> Result<Vec<AssetTree>> {
-    read_trees(&sources::configured(settings))
-}
-
-fn read_trees(sources: &[Source]) -> Result<Vec<AssetTree>> {
-    for source in sources {
-        if !source.package_dir.is_dir() {
-            return Err(Error::file(&source.package_dir, "does not exist").with_hint(
-                "check ANALYTICS_CORE_PATH / ANALYTICS_EXTENSIONS_PATHS, or run `olmisctl packages fetch` in Git mode",
-            ));
-        }
-    }
-    Ok(sources.iter().filter(|s| s.assets_dir.is_dir()).map(|s| tree::read_tree(&s.package, &s.assets_dir)).collect())
 }
 
 /// Each tree's bundle digest, by package: what an import of these trees would send.
@@ -117,13 +109,20 @@ pub fn digests(settings: &Settings, trees: &[AssetTree]) -> Result<BTreeMap<Stri
         .collect()
 }
 
-/// Checks the trees, then imports them in order. Invalid assets are refused before anything is
-/// sent.
-pub async fn import(ctx: &Ctx, trees: &[AssetTree]) -> Result<Outcome> {
+/// Validates the selection, then imports its trees in order. Invalid assets are refused before
+/// anything is sent.
+pub async fn import(ctx: &Ctx, selection: &Selection) -> Result<Outcome> {
     let settings = &ctx.settings;
-    let checked = check::check(trees);
-    if !checked.findings.is_empty() {
-        return Ok(Outcome::Refused(refusal(checked.findings)));
+    let models = &selection.models;
+    let findings = packages::validate_superset(models);
+    if !findings.is_empty() {
+        return Ok(Outcome::Refused(refusal(models, findings)));
+    }
+    let trees = selection.trees();
+    // The validator has just read these files: a problem now means one changed in between.
+    let changed: Vec<Finding> = trees.iter().flat_map(|t| t.findings.iter().cloned()).collect();
+    if !changed.is_empty() {
+        return Ok(Outcome::Refused(refusal(models, changed)));
     }
     announce_init(ctx);
     let mut superset = Superset::new(settings)?;
@@ -134,21 +133,26 @@ pub async fn import(ctx: &Ctx, trees: &[AssetTree]) -> Result<Outcome> {
     }
     progress.finish("ok");
 
-    // References outside the set (e.g. one extension directory on the core's datasets) must
-    // already be in Superset.
+    // A set with its core resolves every reference (the validator checked them). Without it (one
+    // extension's or export's directory), references outside must already be in Superset.
     let mut missing = Vec::new();
-    for unresolved in &checked.unresolved {
-        if superset.find(unresolved.kind, &unresolved.uuid).await?.is_none() {
-            missing.push(unresolved.finding());
+    if !models.iter().any(|m| m.kind() == Some(PackageKind::Core)) {
+        for dangling in rules::dangling_references(models) {
+            if superset.find(dangling.kind, &dangling.uuid).await?.is_none() {
+                missing.push(dangling.finding().with_hint(format!(
+                    "Superset has no {} with this UUID either: import the package that defines it first, or fix the UUID",
+                    dangling.kind.as_str()
+                )));
+            }
         }
     }
     if !missing.is_empty() {
-        return Ok(Outcome::Refused(refusal(missing)));
+        return Ok(Outcome::Refused(refusal(models, missing)));
     }
 
     let target = clickhouse_target(settings)?;
     let mut imported = Vec::new();
-    for tree in trees {
+    for tree in &trees {
         if tree.assets.is_empty() {
             continue;
         }
@@ -182,6 +186,27 @@ pub async fn import(ctx: &Ctx, trees: &[AssetTree]) -> Result<Outcome> {
     Ok(Outcome::Imported(ImportReport { superset_url: superset.url().to_string(), imported }))
 }
 
+/// The configured packages and the project's platform assets.
+pub fn configured(settings: &Settings) -> Result<Selection> {
+    let packages = packages::resolve(settings)?;
+    let platform = platform_assets(settings).map(|dir| load::load_assets(&dir, PLATFORM));
+    let models = platform.into_iter().chain(packages.iter().map(|p| load::load(&p.root))).collect();
+    Ok(Selection { models, dirs: asset_dirs(settings, &packages) })
+}
+
+/// The directory given on the command line: a package, or an asset folder such as an unzipped
+/// export.
+fn one_directory(dir: &Path) -> Result<Selection> {
+    if !dir.is_dir() {
+        return Err(Error::file(dir, "is not a directory")
+            .with_hint("pass a package directory or its superset/assets directory"));
+    }
+    let assets = tree::assets_dir_of(dir);
+    let model = if assets == dir { load::load_assets(dir, &load::folder_label(dir)) } else { load::load(dir) };
+    let dirs = vec![AssetDir { package: model.label.clone(), dir: assets }];
+    Ok(Selection { models: vec![model], dirs })
+}
+
 /// Where Superset reaches ClickHouse: SUPERSET_CLICKHOUSE_URL (default CLICKHOUSE_URL).
 fn clickhouse_target(settings: &Settings) -> Result<ClickHouseTarget> {
     let url = &settings.superset.clickhouse_url;
@@ -206,10 +231,20 @@ fn announce_init(ctx: &Ctx) {
 }
 
 /// The findings as a report (exit 1): nothing was imported.
-fn refusal(findings: Vec<Finding>) -> CheckReport {
+fn refusal(models: &[PackageModel], findings: Vec<Finding>) -> CheckReport {
     let checks = findings
         .into_iter()
-        .map(|f| Check::fail(f.location(), format!("[{}] {}", f.rule, f.message)).with_hint(f.hint))
+        .map(|mut f| {
+            // The validator's paths are relative to the package; show where the file is.
+            if let Some(model) = models.iter().find(|m| m.label == f.package) {
+                f.file = f.file.map(|file| model.root.join(file));
+            }
+            let check = Check::fail(f.location(), format!("[{}] {}", f.rule, f.message));
+            match f.fix() {
+                Some(hint) => check.with_hint(hint),
+                None => check,
+            }
+        })
         .collect();
     CheckReport::new("Superset assets are not valid; nothing was imported", checks)
 }

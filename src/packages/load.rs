@@ -62,13 +62,16 @@ impl Reader<'_> {
     }
 }
 
-pub fn load(root: &Path) -> PackageModel {
-    let folder_name = root
-        .canonicalize()
+/// The folder's own name (not `.` or a relative path), for a package without a usable manifest.
+pub fn folder_label(root: &Path) -> String {
+    root.canonicalize()
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| root.display().to_string());
-    let mut r = Reader { root, label: folder_name, problems: Vec::new() };
+        .unwrap_or_else(|| root.display().to_string())
+}
+
+pub fn load(root: &Path) -> PackageModel {
+    let mut r = Reader { root, label: folder_label(root), problems: Vec::new() };
     let manifest = read_manifest(&mut r);
     if let Some(m) = &manifest {
         r.label = m.name.clone();
@@ -79,7 +82,11 @@ pub fn load(root: &Path) -> PackageModel {
     let folders: BTreeSet<Part> = Part::ALL.into_iter().filter(|p| root.join(p.as_str()).is_dir()).collect();
     let connect = if folders.contains(&Part::Connect) { read_connect(&mut r) } else { Vec::new() };
     let dbt = folders.contains(&Part::Dbt).then(|| read_dbt(&mut r));
-    let assets = if folders.contains(&Part::Superset) { read_assets(&mut r) } else { Vec::new() };
+    let assets = if folders.contains(&Part::Superset) {
+        read_assets(&mut r, Path::new(superset::ASSETS_DIR))
+    } else {
+        Vec::new()
+    };
     PackageModel {
         root: root.to_path_buf(),
         label: r.label,
@@ -212,22 +219,34 @@ fn read_dbt(r: &mut Reader) -> DbtPackage {
     pkg
 }
 
-fn read_assets(r: &mut Reader) -> Vec<AssetFile> {
-    let dir = Path::new(superset::ASSETS_DIR);
+/// Superset assets that are not a package's: a folder laid out as `superset/assets/` is (the
+/// project's platform assets, or an unzipped export), read with the same rules. File paths are
+/// relative to `dir`.
+pub fn load_assets(dir: &Path, label: &str) -> PackageModel {
+    let mut r = Reader { root: dir, label: label.to_string(), problems: Vec::new() };
+    let assets = read_assets(&mut r, Path::new(""));
+    PackageModel {
+        root: dir.to_path_buf(),
+        label: r.label,
+        manifest: None,
+        folders: [Part::Superset].into(),
+        connect: Vec::new(),
+        dbt: None,
+        assets,
+        problems: r.problems,
+    }
+}
+
+/// The assets under `dir` (relative to the root).
+fn read_assets(r: &mut Reader, dir: &Path) -> Vec<AssetFile> {
     if !r.root.join(dir).is_dir() {
         return Vec::new();
     }
     let mut out = Vec::new();
     for file in r.walk(dir, &[".yaml", ".yml"]) {
-        let folder =
-            file.strip_prefix(dir).ok().and_then(|p| p.components().next()).and_then(|c| c.as_os_str().to_str());
         // `metadata.yaml` and anything outside the four asset folders is not an asset.
-        let Some(kind) = folder.and_then(AssetKind::from_folder) else { continue };
-        let parsed = r.yaml(&file, |doc| match doc {
-            Some(doc) if yaml::is_mapping(doc) => Ok(superset::parse_asset(kind, doc)),
-            Some(doc) => Err((yaml::line(doc), "is not a mapping of fields".to_string())),
-            None => Err((1, "is empty".to_string())),
-        });
+        let Some(kind) = file.strip_prefix(dir).ok().and_then(AssetKind::of_path) else { continue };
+        let parsed = r.yaml(&file, |doc| superset::asset_doc(doc).map(|doc| superset::parse_asset(kind, doc)));
         match parsed {
             Some(Ok(asset)) => out.push(AssetFile { file, asset }),
             Some(Err((line, message))) => {

@@ -204,15 +204,7 @@ pub fn resolve(settings: &Settings) -> Result<PackageSet> {
 /// Reads one located package strictly: it must exist, have a valid manifest of the expected type,
 /// and a named dbt project if it has a dbt/ folder.
 pub fn open(loc: &Location) -> Result<Package> {
-    let missing_hint = match &loc.origin {
-        Origin::Git { .. } => "run `olmisctl packages fetch` to clone it",
-        Origin::Local if loc.role == PackageKind::Core => "set ANALYTICS_CORE_PATH to the core package's folder",
-        Origin::Local => "fix ANALYTICS_EXTENSIONS_PATHS: each entry is a package folder",
-    };
-    if !loc.root.is_dir() {
-        return Err(Error::file(&loc.root, format!("{} package folder does not exist", loc.role.as_str()))
-            .with_hint(missing_hint));
-    }
+    loc.ensure_present()?;
     let manifest_path = loc.root.join(manifest::FILE_NAME);
     let text = files::read_text(&manifest_path).map_err(|message| {
         Error::file(&manifest_path, message)
@@ -262,6 +254,15 @@ pub fn validate(roots: &[PathBuf]) -> ValidationReport {
 
 pub fn validate_models(set: &[PackageModel]) -> ValidationReport {
     ValidationReport::new(set, rules::validate(set, &platform_version()))
+}
+
+/// The findings that stop a Superset import of `set` (see [`rules::blocks_superset_import`]).
+pub fn validate_superset(set: &[PackageModel]) -> Vec<Finding> {
+    let mut findings: Vec<Finding> =
+        rules::validate(set, &platform_version()).into_iter().filter(rules::blocks_superset_import).collect();
+    findings.sort_by(|a, b| (&a.package, &a.file, a.line, a.rule).cmp(&(&b.package, &b.file, b.line, b.rule)));
+    findings.dedup();
+    findings
 }
 
 /// Is there a package with a manifest of `type: core` at `root`?

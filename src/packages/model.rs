@@ -45,6 +45,11 @@ impl Finding {
         self
     }
 
+    /// What to do: the finding's own hint, else its rule's general advice.
+    pub fn fix(&self) -> Option<String> {
+        self.hint.clone().or_else(|| super::rules::find_rule(self.rule).map(|r| r.hint.to_string()))
+    }
+
     /// `file:line` (or just the file), for messages that point at another finding's source.
     pub fn location(&self) -> String {
         match (&self.file, self.line) {

@@ -107,9 +107,8 @@ impl ValidationReport {
             for f in failed {
                 let at = f.location();
                 let message = if at.is_empty() { f.message.clone() } else { format!("{at}: {}", f.message) };
-                let hint = f.hint.clone().or_else(|| rules::find_rule(f.rule).map(|r| r.hint.to_string()));
                 let check = Check::fail(format!("{} {}", p.name, f.rule), message);
-                checks.push(match hint {
+                checks.push(match f.fix() {
                     Some(h) => check.with_hint(h),
                     None => check,
                 });

@@ -2,12 +2,13 @@
 //! Rule ids are stable (CI scripts and docs refer to them); add new ones, never rename.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
 
 use semver::Version;
 
 use super::connect::{self, ALLOWLIST_VAR};
 use super::manifest::{PackageKind, Part};
-use super::model::{Finding, PackageModel, Resource};
+use super::model::{AssetFile, Finding, PackageModel, Resource};
 use super::superset::AssetKind;
 use crate::settings::{TableName, vars};
 
@@ -324,7 +325,7 @@ fn connect_rules(pkg: &PackageModel) -> Vec<Finding> {
     let is_core = pkg.kind() == Some(PackageKind::Core);
     if is_core
         && pkg.folders.contains(&Part::Connect)
-        && !pkg.connect.iter().any(|c| c.file.as_path() == std::path::Path::new(connect::TEMPLATE_FILE))
+        && !pkg.connect.iter().any(|c| c.file.as_path() == Path::new(connect::TEMPLATE_FILE))
     {
         out.push(Finding::new(
             "connect.template",
@@ -355,7 +356,7 @@ fn connect_rules(pkg: &PackageModel) -> Vec<Finding> {
                 );
             }
         }
-        if is_core && c.file.as_path() == std::path::Path::new(connect::TEMPLATE_FILE) {
+        if is_core && c.file.as_path() == Path::new(connect::TEMPLATE_FILE) {
             match c.template.placeholders.iter().find(|p| p.name == ALLOWLIST_VAR) {
                 None => out.push(Finding::new(
                     "connect.template",
@@ -528,7 +529,7 @@ fn dbt_refs(set: &[PackageModel]) -> Vec<Finding> {
 fn superset_uuid_reuse(i: usize, set: &[PackageModel]) -> Vec<Finding> {
     let pkg = &set[i];
     let mut out = Vec::new();
-    let mut mine: BTreeMap<&str, &super::model::AssetFile> = BTreeMap::new();
+    let mut mine: BTreeMap<&str, &AssetFile> = BTreeMap::new();
     for a in &pkg.assets {
         let Some(uuid) = &a.asset.uuid else { continue };
         let key = uuid.value.trim();
@@ -543,9 +544,8 @@ fn superset_uuid_reuse(i: usize, set: &[PackageModel]) -> Vec<Finding> {
             continue;
         }
         // One finding per asset, against the first package it clashes with.
-        let same_uuid = |b: &&super::model::AssetFile| b.asset.uuid.as_ref().is_some_and(|u| u.value.trim() == key);
-        let both_databases =
-            |b: &super::model::AssetFile| a.asset.kind == AssetKind::Database && b.asset.kind == AssetKind::Database;
+        let same_uuid = |b: &&AssetFile| b.asset.uuid.as_ref().is_some_and(|u| u.value.trim() == key);
+        let both_databases = |b: &AssetFile| a.asset.kind == AssetKind::Database && b.asset.kind == AssetKind::Database;
         let clash = earlier(i, set)
             .flat_map(|other| other.assets.iter().filter(same_uuid).map(move |b| (other, b)))
             .find(|(_, b)| !(both_databases(b) && a.asset.content == b.asset.content));
@@ -564,27 +564,92 @@ fn superset_uuid_reuse(i: usize, set: &[PackageModel]) -> Vec<Finding> {
     out
 }
 
-/// What each asset must hold on its own: required fields, a real UUID, no credentials.
 fn superset_fields(set: &[PackageModel]) -> Vec<Finding> {
+    set.iter().flat_map(|pkg| pkg.assets.iter().flat_map(|a| asset_fields(&pkg.label, a))).collect()
+}
+
+/// What one asset must hold on its own: required fields, a real UUID, no credentials.
+pub fn asset_fields(package: &str, a: &AssetFile) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let asset = &a.asset;
+    let finding = |rule, line, message| Finding::new(rule, package, Some(a.file.clone()), Some(line), message);
+    if !asset.missing.is_empty() {
+        let fields: Vec<String> = asset.missing.iter().map(|f| format!("`{f}`")).collect();
+        out.push(finding(
+            "superset.required-fields",
+            1,
+            format!("{} is missing {}", asset.kind.as_str(), fields.join(", ")),
+        ));
+    }
+    if let Some(bad) = &asset.malformed_uuid {
+        out.push(finding("superset.required-fields", bad.line, format!("uuid {:?} is not a UUID", bad.value)));
+    }
+    for secret in &asset.secrets {
+        out.push(finding("secrets.password-in-database", secret.line, secret.value.clone()));
+    }
+    out
+}
+
+/// A UUID an asset points at that no asset of the set has (as the kind it must be).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dangling {
+    pub package: String,
+    pub file: PathBuf,
+    pub line: usize,
+    /// The kind the UUID must name: a dataset's database, a chart's dataset, a dashboard's chart.
+    pub kind: AssetKind,
+    pub uuid: String,
+}
+
+impl Dangling {
+    pub fn finding(&self) -> Finding {
+        let (rule, message) = match self.kind {
+            AssetKind::Database => (
+                "superset.dangling-dataset-database",
+                format!("database_uuid {} names no database of the package set", self.uuid),
+            ),
+            AssetKind::Dataset => (
+                "superset.dangling-chart-dataset",
+                format!("dataset_uuid {} names no dataset of the package set", self.uuid),
+            ),
+            AssetKind::Chart | AssetKind::Dashboard => (
+                "superset.dangling-dashboard-chart",
+                format!("places chart {}, which no chart in the package set has as UUID", self.uuid),
+            ),
+        };
+        Finding::new(rule, &self.package, Some(self.file.clone()), Some(self.line), message)
+    }
+}
+
+/// References between assets that the set does not resolve.
+pub fn dangling_references(set: &[PackageModel]) -> Vec<Dangling> {
+    let mut by_kind: BTreeMap<AssetKind, BTreeSet<&str>> = BTreeMap::new();
+    for a in set.iter().flat_map(|p| &p.assets) {
+        if let Some(u) = &a.asset.uuid {
+            by_kind.entry(a.asset.kind).or_default().insert(u.value.trim());
+        }
+    }
+    let exists = |kind: AssetKind, uuid: &str| by_kind.get(&kind).is_some_and(|s| s.contains(uuid));
     let mut out = Vec::new();
     for pkg in set {
         for a in &pkg.assets {
-            let asset = &a.asset;
-            let finding =
-                |rule, line, message| Finding::new(rule, &pkg.label, Some(a.file.clone()), Some(line), message);
-            if !asset.missing.is_empty() {
-                let fields: Vec<String> = asset.missing.iter().map(|f| format!("`{f}`")).collect();
-                out.push(finding(
-                    "superset.required-fields",
-                    1,
-                    format!("{} is missing {}", asset.kind.as_str(), fields.join(", ")),
-                ));
-            }
-            if let Some(bad) = &asset.malformed_uuid {
-                out.push(finding("superset.required-fields", bad.line, format!("uuid {:?} is not a UUID", bad.value)));
-            }
-            for secret in &asset.secrets {
-                out.push(finding("secrets.password-in-database", secret.line, secret.value.clone()));
+            // An empty database_uuid or dataset_uuid is superset.required-fields' to report.
+            let parent = a.asset.parent_uuid.iter().filter(|p| !p.value.trim().is_empty()).map(|p| {
+                let kind = if a.asset.kind == AssetKind::Dataset { AssetKind::Database } else { AssetKind::Dataset };
+                (kind, p)
+            });
+            let charts = a.asset.chart_uuids.iter().map(|c| (AssetKind::Chart, c));
+            for (kind, target) in parent.chain(charts) {
+                let uuid = target.value.trim();
+                if !exists(kind, uuid) {
+                    out.push(Dangling {
+                        package: pkg.label.clone(),
+                        file: a.file.clone(),
+                        line: target.line,
+                        kind,
+                        uuid: uuid.to_string(),
+                    });
+                }
             }
         }
     }
@@ -593,14 +658,7 @@ fn superset_fields(set: &[PackageModel]) -> Vec<Finding> {
 
 /// References between assets, and from datasets to dbt tables, resolve in the set.
 fn superset_references(set: &[PackageModel]) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let mut by_kind: BTreeMap<AssetKind, BTreeSet<&str>> = BTreeMap::new();
-    for a in set.iter().flat_map(|p| &p.assets) {
-        if let Some(u) = &a.asset.uuid {
-            by_kind.entry(a.asset.kind).or_default().insert(u.value.trim());
-        }
-    }
-    let exists = |kind: AssetKind, uuid: &str| by_kind.get(&kind).is_some_and(|s| s.contains(uuid.trim()));
+    let mut out: Vec<Finding> = dangling_references(set).iter().map(Dangling::finding).collect();
     let mut tables: BTreeSet<&str> = BTreeSet::new();
     for dbt in set.iter().filter_map(|p| p.dbt.as_ref()) {
         tables.extend(dbt.resources.iter().map(Resource::relation));
@@ -608,35 +666,14 @@ fn superset_references(set: &[PackageModel]) -> Vec<Finding> {
     }
     for pkg in set {
         for a in &pkg.assets {
-            let asset = &a.asset;
-            let finding =
-                |rule, line, message| Finding::new(rule, &pkg.label, Some(a.file.clone()), Some(line), message);
-            if let Some(parent) = &asset.parent_uuid {
-                let (rule, field, kind) = match asset.kind {
-                    AssetKind::Dataset => ("superset.dangling-dataset-database", "database_uuid", AssetKind::Database),
-                    _ => ("superset.dangling-chart-dataset", "dataset_uuid", AssetKind::Dataset),
-                };
-                if !parent.value.trim().is_empty() && !exists(kind, &parent.value) {
-                    let message =
-                        format!("{field} {} names no {} of the package set", parent.value.trim(), kind.as_str());
-                    out.push(finding(rule, parent.line, message));
-                }
-            }
-            for chart in &asset.chart_uuids {
-                if !exists(AssetKind::Chart, &chart.value) {
-                    out.push(finding(
-                        "superset.dangling-dashboard-chart",
-                        chart.line,
-                        format!("places chart {}, which no chart in the package set has as UUID", chart.value.trim()),
-                    ));
-                }
-            }
-            if let Some(table) = &asset.table
+            if let Some(table) = &a.asset.table
                 && !tables.contains(table.value.trim())
             {
-                out.push(finding(
+                out.push(Finding::new(
                     "superset.dataset-table",
-                    table.line,
+                    &pkg.label,
+                    Some(a.file.clone()),
+                    Some(table.line),
                     format!(
                         "table `{}` is not a dbt model, seed, snapshot or declared source of the package set",
                         table.value.trim()
@@ -648,14 +685,29 @@ fn superset_references(set: &[PackageModel]) -> Vec<Finding> {
     out
 }
 
+/// Does `finding` stop `superset-import`? The Superset rules do (credentials in a database
+/// definition included), and so do problems reading an asset file. `superset.dataset-table` does
+/// not: Superset imports a dataset whose table dbt has not built (or whose package has no dbt/
+/// yet), and `verify superset` checks the tables in ClickHouse.
+pub fn blocks_superset_import(finding: &Finding) -> bool {
+    match finding.rule {
+        "superset.dataset-table" => false,
+        "files.readable" | "yaml.parse" => finding.file.as_deref().is_some_and(is_asset_file),
+        rule => find_rule(rule).is_some_and(|r| r.scope == Scope::Superset),
+    }
+}
+
+/// A file of `superset/assets/` in a package, or of a folder read by [`super::load::load_assets`].
+fn is_asset_file(file: &Path) -> bool {
+    file.starts_with(super::superset::ASSETS_DIR) || AssetKind::of_path(file).is_some()
+}
+
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use super::*;
     use crate::packages::dbt::ResourceKind;
     use crate::packages::jinja::RefCall;
-    use crate::packages::model::{AssetFile, DbtPackage};
+    use crate::packages::model::DbtPackage;
     use crate::packages::{manifest, superset, yaml};
 
     fn package(name: &str, kind: &str, models: &[(&str, Option<&str>)], refs: &[&str]) -> PackageModel {
@@ -730,7 +782,7 @@ mod tests {
 
     #[test]
     fn an_identical_database_may_be_repeated_but_not_changed() {
-        let db = "database_name: D\nsqlalchemy_uri: clickhousedb://u:XXXXXXXXXX@h:8123/curated\nuuid: 11111111-2222-3333-4444-555555555555\n";
+        let db = "database_name: D\nsqlalchemy_uri: clickhousedb://u:XXXXXXXXXX@h:8123/curated\nuuid: 11111111-2222-3333-4444-555555555555\nversion: 1.0.0\n";
         let asset = |text: &str| AssetFile {
             file: "superset/assets/databases/d.yaml".into(),
             asset: superset::parse_asset(superset::AssetKind::Database, &yaml::parse(text).unwrap().unwrap()),

@@ -2,6 +2,8 @@
 //! dashboard (Superset's export layout), reduced to identity (UUID), references to other assets,
 //! the table a dataset reads, and any credential written into it. Pure functions over parsed YAML.
 
+use std::path::Path;
+
 use serde::Serialize;
 
 use super::yaml::{self, Node};
@@ -9,7 +11,7 @@ use super::yaml::{self, Node};
 /// Where assets live inside a package.
 pub const ASSETS_DIR: &str = "superset/assets";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AssetKind {
     Database,
@@ -19,17 +21,29 @@ pub enum AssetKind {
 }
 
 impl AssetKind {
+    /// In import order: each kind refers only to kinds before it.
+    pub const ALL: [AssetKind; 4] = [AssetKind::Database, AssetKind::Dataset, AssetKind::Chart, AssetKind::Dashboard];
+
     /// The kind of an asset from its folder under `superset/assets/` (`datasets/<db>/x.yaml` too).
     pub fn from_folder(folder: &str) -> Option<AssetKind> {
-        match folder {
-            "databases" => Some(AssetKind::Database),
-            "datasets" => Some(AssetKind::Dataset),
-            "charts" => Some(AssetKind::Chart),
-            "dashboards" => Some(AssetKind::Dashboard),
-            _ => None,
+        AssetKind::ALL.into_iter().find(|k| k.folder() == folder)
+    }
+
+    /// The kind of a file from its path relative to the assets folder (`charts/x.yaml`).
+    pub fn of_path(path: &Path) -> Option<AssetKind> {
+        path.components().next().and_then(|c| c.as_os_str().to_str()).and_then(AssetKind::from_folder)
+    }
+
+    pub fn folder(self) -> &'static str {
+        match self {
+            AssetKind::Database => "databases",
+            AssetKind::Dataset => "datasets",
+            AssetKind::Chart => "charts",
+            AssetKind::Dashboard => "dashboards",
         }
     }
 
+    /// Also the REST resource name (`/api/v1/<kind>/`).
     pub fn as_str(self) -> &'static str {
         match self {
             AssetKind::Database => "database",
@@ -39,17 +53,19 @@ impl AssetKind {
         }
     }
 
-    /// Fields Superset's importer needs; without them the import fails or creates a broken object.
+    /// Fields Superset's importer needs (its import schemas); without one the import fails, often
+    /// with a bare HTTP 500, or creates a broken object.
     pub fn required_fields(self) -> &'static [&'static str] {
         match self {
-            AssetKind::Database => &["database_name", "sqlalchemy_uri", "uuid"],
-            AssetKind::Dataset => &["table_name", "database_uuid", "uuid"],
-            AssetKind::Chart => &["slice_name", "viz_type", "dataset_uuid", "uuid"],
-            AssetKind::Dashboard => &["dashboard_title", "uuid"],
+            AssetKind::Database => &["database_name", "sqlalchemy_uri", "uuid", "version"],
+            AssetKind::Dataset => &["table_name", "database_uuid", "uuid", "version"],
+            AssetKind::Chart => &["slice_name", "viz_type", "dataset_uuid", "uuid", "version"],
+            AssetKind::Dashboard => &["dashboard_title", "uuid", "version"],
         }
     }
 
-    fn title_field(self) -> &'static str {
+    /// database_name, table_name, slice_name or dashboard_title.
+    pub fn title_field(self) -> &'static str {
         self.required_fields()[0]
     }
 }
@@ -90,6 +106,15 @@ pub fn is_uuid(text: &str) -> bool {
             .iter()
             .zip([8, 4, 4, 4, 12])
             .all(|(g, len)| g.len() == len && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// An asset file's document, or where and why it is not one: (line, message).
+pub fn asset_doc<'n, 'a>(doc: Option<&'n Node<'a>>) -> Result<&'n Node<'a>, (usize, &'static str)> {
+    match doc {
+        Some(doc) if yaml::is_mapping(doc) => Ok(doc),
+        Some(doc) => Err((yaml::line(doc), "is not a mapping of fields")),
+        None => Err((1, "is empty")),
+    }
 }
 
 pub fn parse_asset(kind: AssetKind, doc: &Node) -> Asset {
@@ -230,7 +255,7 @@ mod tests {
         parse_asset(kind, &yaml::parse(text).unwrap().unwrap())
     }
 
-    const DB: &str = "database_name: OLMIS ClickHouse\nsqlalchemy_uri: clickhousedb://olmis:XXXXXXXXXX@clickhouse:8123/curated\nuuid: 5c1b4f3e-8a46-4a55-9a43-2f0f8d5b2d11\nextra:\n  allows_virtual_table_explore: true\n";
+    const DB: &str = "database_name: OLMIS ClickHouse\nsqlalchemy_uri: clickhousedb://olmis:XXXXXXXXXX@clickhouse:8123/curated\nuuid: 5c1b4f3e-8a46-4a55-9a43-2f0f8d5b2d11\nversion: 1.0.0\nextra:\n  allows_virtual_table_explore: true\n";
 
     #[test]
     fn a_masked_database_is_clean() {
@@ -260,13 +285,13 @@ mod tests {
     fn references_and_required_fields() {
         let chart = asset(
             AssetKind::Chart,
-            "slice_name: Stock\nviz_type: table\n\"uuid\": 11111111-2222-3333-4444-555555555555\nparams:\n  uuid: not-the-chart\n",
+            "slice_name: Stock\nviz_type: table\n\"uuid\": 11111111-2222-3333-4444-555555555555\nversion: 1.0.0\nparams:\n  uuid: not-the-chart\n",
         );
         assert_eq!(chart.missing, vec!["dataset_uuid"]);
         assert_eq!(chart.uuid.unwrap().value, "11111111-2222-3333-4444-555555555555");
         let nested = asset(
             AssetKind::Chart,
-            "slice_name: Stock\nviz_type: table\ndataset_uuid: x\nparams:\n  uuid: 11111111-2222-3333-4444-555555555555\n",
+            "slice_name: Stock\nviz_type: table\ndataset_uuid: x\nversion: 1.0.0\nparams:\n  uuid: 11111111-2222-3333-4444-555555555555\n",
         );
         assert!(nested.uuid.is_none() && nested.missing == vec!["uuid"]);
         let dash = asset(

@@ -68,6 +68,13 @@ pub fn as_text(node: &Node) -> Option<String> {
     }
 }
 
+pub fn as_bool(node: &Node) -> Option<bool> {
+    match data(node) {
+        YamlData::Value(Scalar::Boolean(b)) => Some(*b),
+        _ => None,
+    }
+}
+
 /// The entries of a mapping whose keys are strings, in document order; empty for anything else.
 pub fn entries<'n, 'a>(node: &'n Node<'a>) -> Vec<(&'n str, &'n Node<'a>, &'n Node<'a>)> {
     match data(node) {

@@ -2,19 +2,26 @@
 //! of the same name) after checking its own done-state.
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use super::Options;
 use super::done;
+use super::landing::{Landing, TableLanding};
 use super::plan::{self, Facts, Step};
 use super::report::{Dashboard, Login, StepError};
 use super::state;
 use crate::airflow::REFRESH_DAG;
 use crate::cdc::connector_config::{self, ConnectorConfig};
+use crate::cdc::offsets::{self, SnapshotState};
 use crate::cdc::preflight::Preflight;
 use crate::cdc::register::Applied;
 use crate::checks::Level;
+use crate::clickhouse::observe;
+use crate::clickhouse::topics::Topic;
 use crate::clients::airflow::Airflow;
+use crate::clients::clickhouse::ClickHouse;
+use crate::clients::connect::Connect;
+use crate::clients::postgres::{self, query_error, quote_ident};
 use crate::clients::superset::{Object, Superset};
 use crate::commands::register_connector::{self, Source};
 use crate::commands::superset_import::{self, Outcome as ImportOutcome};
@@ -22,7 +29,10 @@ use crate::commands::{demo, verify};
 use crate::compose::{Stack, start};
 use crate::context::Ctx;
 use crate::demo::generate::Scale;
-use crate::superset::tree::{AssetKind, AssetTree};
+use crate::error::{Exit, Result};
+use crate::packages::superset::AssetKind;
+use crate::settings::TableName;
+use crate::superset::tree::AssetTree;
 use crate::verify_all::AllReport;
 
 /// A finished step: what it did, or found already done.
@@ -161,9 +171,84 @@ impl<'a> Run<'a> {
         Ok(Done { already: report.applied == Applied::Unchanged, detail })
     }
 
+    /// The raw landing; done already when every object exists as configured.
+    async fn clickhouse_init(&mut self) -> StepResult {
+        let report = crate::clickhouse::init::run(self.ctx, false).await?;
+        let problems: Vec<String> = report
+            .objects
+            .iter()
+            .filter(|o| o.outcome.is_problem())
+            .map(|o| format!("{}: {}", o.name, o.outcome.label()))
+            .collect();
+        if !problems.is_empty() {
+            return Err(StepError::failed("existing raw-layer tables or views differ from the configuration")
+                .with_hint("`olmisctl clickhouse-init` shows each difference; `olmisctl clickhouse-init --migrate` applies them and keeps the rows")
+                .with_details(problems));
+        }
+        let s = &report.summary;
+        let changed = s.created + s.rebuilt + s.migrated;
+        Ok(if changed == 0 {
+            Done::found(format!("the raw landing of all {} topics is in place", report.topics.len()))
+        } else {
+            Done::did(format!("{changed} tables and views created for {} topics", report.topics.len()))
+        })
+    }
+
+    /// Waits until Debezium has read every table and ClickHouse has landed at least as many events
+    /// per table as the source has rows, announcing each table as it completes.
+    async fn snapshot(&mut self) -> StepResult {
+        let settings = &self.ctx.settings;
+        let captured = self.config()?.tables();
+        let topics: Vec<Topic> = crate::clickhouse::topics::resolve(settings)?
+            .topics
+            .into_iter()
+            .filter(|t| captured.iter().any(|c| c.schema == t.schema && c.table == t.table))
+            .collect();
+        let connect = Connect::new(settings)?;
+        let ch = ClickHouse::new(settings)?;
+        let source = postgres::connect(settings).await?;
+        let deadline = Instant::now() + self.options.snapshot_timeout;
+        let progress = self.ctx.out.progress(format!("Waiting for {} tables to land", topics.len()));
+        let mut last = Landing { streaming: false, tables: Vec::new() };
+        let mut first = true;
+        loop {
+            let now = read_landing(&connect, &settings.cdc.connector_name, &ch, &source, &topics).await?;
+            if now.done() {
+                let events: u64 = now.tables.iter().map(|t| t.landed).sum();
+                progress.finish("done");
+                let detail = format!("all {} tables landed ({events} events)", now.tables.len());
+                return Ok(if first { Done::found(detail) } else { Done::did(detail) });
+            }
+            for t in now.newly_done(&last) {
+                self.ctx.out.info(format!(
+                    "  {} {}: {} events for {} rows",
+                    self.ctx.out.styles.ok.apply_to("✓"),
+                    t.table,
+                    t.landed,
+                    t.source_rows
+                ));
+            }
+            progress.update(now.describe());
+            if Instant::now() >= deadline {
+                progress.fail("not yet");
+                let secs = self.options.snapshot_timeout.as_secs();
+                return Err(StepError {
+                    message: format!("the initial snapshot has not landed after {secs}s: {}", now.describe()),
+                    hint: Some("it goes on in the background: run `olmisctl setup` again to keep waiting (--snapshot-timeout), `olmisctl status` shows each table".into()),
+                    details: Vec::new(),
+                    exit: Exit::Timeout,
+                });
+            }
+            last = now;
+            first = false;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+
     async fn superset_import(&mut self) -> StepResult {
         let settings = &self.ctx.settings;
-        let trees = superset_import::configured_trees(settings)?;
+        let selection = superset_import::configured(settings)?;
+        let trees = selection.trees();
         let digests = superset_import::digests(settings, &trees)?;
         let mut superset = Superset::new(settings)?;
         superset.login().await?;
@@ -174,7 +259,7 @@ impl<'a> Run<'a> {
             return Ok(Done::found(format!("the same assets are in Superset ({} packages)", digests.len())));
         }
         let reason = done::superset_import_needed(saved.superset.get(&url), &digests, &missing).unwrap_or_default();
-        match superset_import::import(self.ctx, &trees).await? {
+        match superset_import::import(self.ctx, &selection).await? {
             ImportOutcome::Refused(report) => Err(StepError::failed(report.title.clone())
                 .with_hint("fix the asset files named below, then run `olmisctl setup` again")
                 .with_details(report.checks.iter().map(|c| format!("{}: {}", c.name, c.message)).collect())),
@@ -206,13 +291,7 @@ impl<'a> Run<'a> {
     }
 
     async fn verify(&mut self) -> StepResult {
-        let args = verify::VerifyArgs {
-            target: verify::VerifyTarget::All,
-            trigger: false,
-            run_timeout: 1800,
-            render: false,
-            screenshots: None,
-        };
+        let args = verify::VerifyArgs::all()?;
         let report = verify::all(&args, self.ctx).await;
         let count = |level| report.targets.iter().filter(|t| t.status == level).count();
         let detail = format!(
@@ -250,7 +329,7 @@ impl<'a> Run<'a> {
         };
         let login = Login { url: base.to_string(), user: settings.superset.admin_user.clone(), password: where_ };
         let dashboards = async {
-            let trees = superset_import::configured_trees(settings).ok()?;
+            let trees = superset_import::configured(settings).ok()?.trees();
             let mut superset = Superset::new(settings).ok()?;
             superset.login().await.ok()?;
             let objects = crate::superset::verify::objects_by_uuid(&superset, &trees).await.ok()?;
@@ -268,6 +347,29 @@ impl<'a> Run<'a> {
     }
 }
 
+/// Debezium's snapshot state, and per table the source's rows against the events landed.
+async fn read_landing(
+    connect: &Connect,
+    connector: &str,
+    ch: &ClickHouse,
+    source: &tokio_postgres::Client,
+    topics: &[Topic],
+) -> Result<Landing> {
+    let streaming = offsets::read(&connect.offsets(connector).await?).snapshot == SnapshotState::Streaming;
+    let observed = observe::observe(ch, topics, None).await?;
+    let mut tables = Vec::with_capacity(topics.len());
+    for obs in &observed.topics {
+        let name = TableName { schema: obs.topic.schema.clone(), table: obs.topic.table.clone() };
+        let rows: i64 = source
+            .query_one(&format!("SELECT count(*) FROM {}.{}", quote_ident(&name.schema), quote_ident(&name.table)), &[])
+            .await
+            .map_err(|e| query_error(&format!("counting the rows of {name}"), &e))?
+            .get(0);
+        tables.push(TableLanding { table: name.to_string(), source_rows: rows.max(0) as u64, landed: obs.events });
+    }
+    Ok(Landing { streaming, tables })
+}
+
 fn superset_import_current(
     saved: &state::State,
     url: &str,
@@ -283,7 +385,7 @@ fn missing_assets(trees: &[AssetTree], objects: &BTreeMap<AssetKind, BTreeMap<St
         .iter()
         .flat_map(|t| AssetKind::ALL.into_iter().flat_map(move |k| t.of_kind(k).map(move |a| (k, a))))
         .filter(|(k, a)| !objects.get(k).is_some_and(|m| m.contains_key(&a.uuid)))
-        .map(|(k, a)| format!("{} {:?}", k.resource(), a.title))
+        .map(|(k, a)| format!("{} {:?}", k.as_str(), a.title))
         .collect()
 }
 
@@ -300,12 +402,6 @@ pub fn epoch_ms(time: SystemTime) -> i64 {
 
 // WIRING-PENDING: replaced once the docker, clickhouse and dbt modules are merged.
 impl Run<'_> {
-    async fn clickhouse_init(&mut self) -> StepResult {
-        Err(StepError::failed("clickhouse-init: pending merge"))
-    }
-    async fn snapshot(&mut self) -> StepResult {
-        Err(StepError::failed("snapshot: pending merge"))
-    }
     async fn dbt_build(&mut self) -> StepResult {
         Err(StepError::failed("dbt-build: pending merge"))
     }

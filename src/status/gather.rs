@@ -5,7 +5,9 @@
 use crate::airflow::REFRESH_DAG;
 use crate::cdc::source_facts;
 use crate::checks::{Check, Level};
+use crate::clickhouse::{observe, topics};
 use crate::clients::airflow::Airflow;
+use crate::clients::clickhouse::ClickHouse;
 use crate::clients::connect::Connect;
 use crate::clients::postgres;
 use crate::error::Result;
@@ -15,12 +17,22 @@ use crate::settings::Settings;
 use super::model::*;
 
 pub async fn gather(settings: &Settings) -> PlatformStatus {
-    let (checks, connector, slot, refresh) =
-        tokio::join!(services::probe(settings), connector(settings), slot(settings), refresh(settings));
+    let (checks, connector, slot, ingestion, refresh) = tokio::join!(
+        services::probe(settings),
+        connector(settings),
+        slot(settings),
+        ingestion(settings),
+        refresh(settings)
+    );
     let mut status =
         PlatformStatus { services: checks.into_iter().map(service).collect(), ..PlatformStatus::default() };
     status.connector = status.absorb("connector", connector);
     status.slot = status.absorb("replication slot", slot);
+    if let Some(ingestion) = status.absorb("ingestion", ingestion) {
+        status.raw_errors = Some(ingestion.tables.iter().map(|t| t.errors).sum());
+        status.ingestion = ingestion.tables;
+        status.findings.extend(ingestion.findings);
+    }
     status.refresh = status.absorb("platform_refresh", refresh).flatten();
     status
 }
@@ -73,6 +85,39 @@ async fn slot(settings: &Settings) -> Result<SlotState> {
             lag_bytes: s.lag_bytes,
         },
     })
+}
+
+struct Ingestion {
+    tables: Vec<TableIngestion>,
+    /// What `verify ingestion` would warn or fail on.
+    findings: Vec<Finding>,
+}
+
+/// Per table: events landed, newest event's age, the consumer's lag and error rows; plus the
+/// ingestion verdicts that are not a pass.
+async fn ingestion(settings: &Settings) -> Result<Ingestion> {
+    let set = topics::resolve(settings)?;
+    let ch = ClickHouse::new(settings)?;
+    let snapshot = observe::observe(&ch, &set.topics, None).await?;
+    let tables = snapshot
+        .topics
+        .iter()
+        .map(|o| TableIngestion {
+            table: o.topic.id(),
+            rows: o.events,
+            newest_event_age_seconds: o.newest_ingested_ms.map(|t| (snapshot.now_ms - t) as f64 / 1000.0),
+            consumer_lag: o.consumer.as_ref().and_then(|c| c.lag),
+            errors: o.errors,
+        })
+        .collect();
+    let verdicts = crate::clickhouse::ingestion::assess(&snapshot, settings.dbt.freshness_max_age_minutes);
+    let findings = verdicts
+        .checks
+        .into_iter()
+        .filter(|c| c.level != Level::Pass)
+        .map(|c| Finding { level: c.level, message: format!("ingestion of {}: {}", c.name, c.message) })
+        .collect();
+    Ok(Ingestion { tables, findings })
 }
 
 /// The newest platform_refresh run with its task states; `None` before the first run.

@@ -10,8 +10,9 @@ use saphyr::Yaml;
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 
-use super::tree::{AssetKind, AssetTree};
+use super::tree::AssetTree;
 use super::yaml;
+use crate::packages::superset::AssetKind;
 
 /// Superset's placeholder for a password it won't show. A URI without any password imports as
 /// "no password" and wipes the stored one, so the mask must stay.
@@ -77,7 +78,7 @@ pub fn rewrite_uri(uri: &str, target: &ClickHouseTarget) -> Option<String> {
     Some(url.to_string())
 }
 
-/// Builds the bundle of `tree` (which must have passed [`super::check`]).
+/// Builds the bundle of `tree` (which must have passed the validator's Superset rules).
 pub fn build(tree: &AssetTree, target: &ClickHouseTarget) -> Result<Bundle, String> {
     let mut entries: Vec<(String, String)> = Vec::new();
     let mut clickhouse_databases = Vec::new();

@@ -10,8 +10,9 @@ use std::path::PathBuf;
 use saphyr::{Scalar, Yaml};
 
 use super::bundle::MASK;
-use super::tree::{AssetKind, AssetTree};
+use super::tree::AssetTree;
 use super::yaml;
+use crate::packages::superset::AssetKind;
 
 /// One object of an export, normalized.
 #[derive(Debug, Clone)]

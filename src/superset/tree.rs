@@ -5,90 +5,16 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use crate::packages::model::AssetFile;
+use crate::packages::superset::{self, ASSETS_DIR, AssetKind, At};
+use crate::packages::{Finding, files, rules, yaml};
 
-use super::yaml;
-
-/// Where assets live inside a package (and, for platform assets, inside the project).
-pub const ASSETS_DIR: &str = "superset/assets";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AssetKind {
-    Database,
-    Dataset,
-    Chart,
-    Dashboard,
-}
-
-impl AssetKind {
-    pub const ALL: [AssetKind; 4] = [AssetKind::Database, AssetKind::Dataset, AssetKind::Chart, AssetKind::Dashboard];
-
-    pub fn folder(self) -> &'static str {
-        match self {
-            AssetKind::Database => "databases",
-            AssetKind::Dataset => "datasets",
-            AssetKind::Chart => "charts",
-            AssetKind::Dashboard => "dashboards",
-        }
-    }
-
-    /// The REST resource name (`/api/v1/<resource>/`).
-    pub fn resource(self) -> &'static str {
-        match self {
-            AssetKind::Database => "database",
-            AssetKind::Dataset => "dataset",
-            AssetKind::Chart => "chart",
-            AssetKind::Dashboard => "dashboard",
-        }
-    }
-
-    pub fn title_field(self) -> &'static str {
-        match self {
-            AssetKind::Database => "database_name",
-            AssetKind::Dataset => "table_name",
-            AssetKind::Chart => "slice_name",
-            AssetKind::Dashboard => "dashboard_title",
-        }
-    }
-
-    /// Fields Superset's importer requires (its import schemas); without one the import answers
-    /// with a bare HTTP 500.
-    pub fn required_fields(self) -> &'static [&'static str] {
-        match self {
-            AssetKind::Database => &["database_name", "sqlalchemy_uri", "uuid", "version"],
-            AssetKind::Dataset => &["table_name", "database_uuid", "uuid", "version"],
-            AssetKind::Chart => &["slice_name", "viz_type", "dataset_uuid", "uuid", "version"],
-            AssetKind::Dashboard => &["dashboard_title", "uuid", "version"],
-        }
-    }
-
-    /// The kind of a file from its path relative to the assets directory.
-    pub fn of_path(path: &Path) -> Option<AssetKind> {
-        let first = path.components().next()?.as_os_str().to_str()?;
-        AssetKind::ALL.into_iter().find(|k| k.folder() == first)
-    }
-}
-
-/// One problem in an asset directory: which file, which line if known, what is wrong, what to do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    pub rule: &'static str,
-    pub package: String,
-    pub file: PathBuf,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<usize>,
-    pub message: String,
-    pub hint: String,
-}
-
-impl Finding {
-    pub fn location(&self) -> String {
-        match self.line {
-            Some(line) => format!("{}:{line}", self.file.display()),
-            None => self.file.display().to_string(),
-        }
-    }
+/// The assets folder of a directory the user names: a package's `superset/assets/`, or the
+/// directory itself when it holds the asset folders (an unzipped export).
+pub fn assets_dir_of(dir: &Path) -> PathBuf {
+    let holds_assets = AssetKind::ALL.iter().any(|k| dir.join(k.folder()).is_dir());
+    let is_package = dir.join(ASSETS_DIR).is_dir() || dir.join(crate::packages::manifest::FILE_NAME).is_file();
+    if holds_assets && !is_package { dir.to_path_buf() } else { dir.join(ASSETS_DIR) }
 }
 
 /// One asset file, read and summarized.
@@ -128,212 +54,81 @@ impl AssetTree {
     }
 }
 
-/// Reads `dir` (an assets directory). A missing directory is an empty tree.
+/// Reads `dir` (an assets directory) as the validator does (see [`crate::packages::load`]): every
+/// YAML file under the four asset folders. A missing directory is an empty tree.
 pub fn read_tree(package: &str, dir: &Path) -> AssetTree {
     let mut tree = AssetTree { package: package.to_string(), dir: dir.to_path_buf(), ..AssetTree::default() };
-    let mut files = Vec::new();
+    let mut unreadable = Vec::new();
     for kind in AssetKind::ALL {
-        let folder = dir.join(kind.folder());
-        if kind == AssetKind::Dataset {
-            // datasets/<database>/<table>.yaml: one level of database folders.
-            for sub in list(&folder, &mut tree, true) {
-                files.extend(list(&sub, &mut tree, false));
+        for rel in files::walk(dir, &dir.join(kind.folder()), &[".yaml", ".yml"], &mut unreadable) {
+            let read = files::read_text(&dir.join(&rel)).map_err(|m| problem(package, &rel, "files.readable", None, m));
+            match read.and_then(|text| summarize(package, kind, &rel, text)) {
+                Ok(asset) => tree.assets.push(asset),
+                Err(finding) => tree.findings.push(*finding),
             }
-        } else {
-            files.extend(list(&folder, &mut tree, false));
         }
     }
-    for file in files {
-        let rel = file.strip_prefix(dir).unwrap_or(&file).to_path_buf();
-        match std::fs::read(&file) {
-            Err(e) => tree.findings.push(finding(
-                package,
-                dir,
-                &rel,
-                None,
-                "files.readable",
-                format!("cannot be read: {e}"),
-                "check the file's permissions",
-            )),
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Err(_) => tree.findings.push(finding(
-                    package,
-                    dir,
-                    &rel,
-                    None,
-                    "files.readable",
-                    "is not UTF-8 text".into(),
-                    "asset files are YAML text; remove or re-export this file",
-                )),
-                Ok(text) => match summarize(package, &rel, text) {
-                    Ok(asset) => tree.assets.push(asset),
-                    Err((rule, line, message, hint)) => {
-                        tree.findings.push(finding(package, dir, &rel, line, rule, message, hint))
-                    }
-                },
-            },
-        }
+    let unreadable =
+        unreadable.into_iter().map(|u| Finding::new("files.readable", package, Some(u.file), None, u.message));
+    tree.findings.extend(unreadable);
+    // By full path: trees of several packages are read at once. The rule's advice is the fix.
+    for f in &mut tree.findings {
+        f.file = f.file.as_ref().map(|rel| dir.join(rel));
     }
     tree
 }
 
-fn finding(
-    package: &str,
-    dir: &Path,
-    rel: &Path,
-    line: Option<usize>,
-    rule: &'static str,
-    message: String,
-    hint: &str,
-) -> Finding {
-    Finding { rule, package: package.to_string(), file: dir.join(rel), line, message, hint: hint.to_string() }
+fn problem(package: &str, rel: &Path, rule: &'static str, line: Option<usize>, message: String) -> Box<Finding> {
+    Box::new(Finding::new(rule, package, Some(rel.to_path_buf()), line, message))
 }
 
-/// YAML files (or, with `dirs`, folders) directly in `folder`, sorted; hidden entries skipped.
-fn list(folder: &Path, tree: &mut AssetTree, dirs: bool) -> Vec<PathBuf> {
-    let entries = match std::fs::read_dir(folder) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
-        Err(e) => {
-            let rel = folder.strip_prefix(&tree.dir).unwrap_or(folder).to_path_buf();
-            let f = finding(
-                &tree.package,
-                &tree.dir,
-                &rel,
-                None,
-                "files.readable",
-                format!("cannot list the folder: {e}"),
-                "check the folder's permissions",
-            );
-            tree.findings.push(f);
-            return Vec::new();
-        }
-    };
-    let mut found: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| !p.file_name().and_then(|n| n.to_str()).is_none_or(|n| n.starts_with('.')))
-        .filter(|p| if dirs { p.is_dir() } else { p.is_file() && is_yaml(p) })
-        .collect();
-    found.sort();
-    found
+/// Parses one file (`rel` to the assets directory) with the validator's rules for a single asset,
+/// and extracts what the import, the export and `verify` need.
+pub fn summarize(package: &str, kind: AssetKind, rel: &Path, text: String) -> Result<Asset, Box<Finding>> {
+    let asset = read_fields(package, kind, rel, &text)?;
+    Ok(Asset { text, ..asset })
 }
 
-fn is_yaml(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
-}
-
-type Problem = (&'static str, Option<usize>, String, &'static str);
-
-/// Parses one file and extracts what the checks, the import and `verify` need.
-pub fn summarize(package: &str, rel: &Path, text: String) -> Result<Asset, Problem> {
-    let Some(kind) = AssetKind::of_path(rel) else {
-        return Err((
-            "superset.layout",
-            None,
-            "is not under databases/, datasets/, charts/ or dashboards/".into(),
-            "move it into the folder of its kind",
-        ));
-    };
-    let mut asset = read_fields(package, rel, kind, &text)?;
-    asset.text = text;
-    Ok(asset)
-}
-
-fn read_fields(package: &str, rel: &Path, kind: AssetKind, text: &str) -> Result<Asset, Problem> {
-    let doc = yaml::parse(text).map_err(|e| -> Problem {
-        (
-            "yaml.parse",
-            Some(e.line),
-            format!("is not valid YAML: {}", e.message),
-            "fix the syntax at that line (an editor with YAML support shows it)",
-        )
+fn read_fields(package: &str, kind: AssetKind, rel: &Path, text: &str) -> Result<Asset, Box<Finding>> {
+    const REQUIRED: &str = "superset.required-fields";
+    let doc = yaml::parse(text)
+        .map_err(|e| problem(package, rel, "yaml.parse", Some(e.line), format!("is not valid YAML: {}", e.message)))?;
+    let doc = superset::asset_doc(doc.as_ref()).map_err(|(line, message)| {
+        problem(package, rel, REQUIRED, Some(line), format!("{} {message}", kind.as_str()))
     })?;
-    if doc.as_mapping().is_none() {
-        return Err((
-            "yaml.parse",
-            None,
-            format!("must be a YAML mapping of {} fields", kind.resource()),
-            "compare it with a file exported by `olmisctl superset-export`",
-        ));
+    let file = AssetFile { file: rel.to_path_buf(), asset: superset::parse_asset(kind, doc) };
+    // A credential doesn't make the file unusable here; `superset-import` refuses it beforehand.
+    if let Some(unusable) = rules::asset_fields(package, &file).into_iter().find(|f| f.rule == REQUIRED) {
+        return Err(Box::new(unusable));
     }
-    let missing: Vec<&str> = kind
-        .required_fields()
-        .iter()
-        .copied()
-        .filter(|f| yaml::text(&doc, f).is_none_or(|v| v.trim().is_empty()))
-        .collect();
-    if !missing.is_empty() {
-        return Err((
-            "superset.required",
-            None,
-            format!(
-                "{} lacks required field{} {}",
-                kind.resource(),
-                if missing.len() > 1 { "s" } else { "" },
-                missing.join(", ")
-            ),
-            "add the field(s); `olmisctl superset-export` writes complete files",
-        ));
-    }
-    let field = |name: &str| yaml::text(&doc, name).unwrap_or_default().trim().to_string();
-    let uuid = field("uuid");
-    if !is_uuid(&uuid) {
-        return Err((
-            "superset.uuid",
-            None,
-            format!("uuid {uuid:?} is not a UUID"),
-            "use a UUID such as one from `uuidgen`",
-        ));
-    }
+    let parsed = file.asset;
+    let at = |v: &At<String>| v.value.trim().to_string();
+    let text_of = |field: &str| yaml::get(doc, field).and_then(yaml::as_text).filter(|s| !s.trim().is_empty());
     let references = match kind {
-        AssetKind::Database => Vec::new(),
-        AssetKind::Dataset => vec![field("database_uuid")],
-        AssetKind::Chart => vec![field("dataset_uuid")],
-        AssetKind::Dashboard => dashboard_charts(&doc),
+        AssetKind::Dashboard => parsed.chart_uuids.iter().map(at).collect(),
+        _ => parsed.parent_uuid.iter().map(at).collect(),
     };
-    let columns = yaml::get(&doc, "columns")
-        .and_then(|c| c.as_sequence())
-        .map(|cols| {
-            cols.iter()
-                .filter(|c| yaml::text(c, "expression").is_none_or(|e| e.trim().is_empty()))
-                .filter_map(|c| yaml::text(c, "column_name"))
-                .collect()
-        })
-        .unwrap_or_default();
+    let columns = yaml::get(doc, "columns")
+        .map(yaml::items)
+        .unwrap_or_default()
+        .iter()
+        .filter(|c| yaml::get(c, "expression").and_then(yaml::as_text).is_none_or(|e| e.trim().is_empty()))
+        .filter_map(|c| yaml::get(c, "column_name").and_then(yaml::as_text))
+        .collect();
     Ok(Asset {
         package: package.to_string(),
         path: rel.to_path_buf(),
         kind,
-        title: field(kind.title_field()),
-        uuid,
+        title: parsed.title.unwrap_or_default().trim().to_string(),
+        uuid: parsed.uuid.as_ref().map(at).unwrap_or_default(),
         references,
-        schema: yaml::text(&doc, "schema").filter(|s| !s.trim().is_empty()),
+        schema: text_of("schema"),
         columns,
-        is_virtual: yaml::text(&doc, "sql").is_some_and(|s| !s.trim().is_empty()),
-        published: yaml::get(&doc, "published").and_then(|p| p.as_bool()),
-        slug: yaml::text(&doc, "slug").filter(|s| !s.trim().is_empty()),
+        is_virtual: kind == AssetKind::Dataset && parsed.table.is_none(),
+        published: yaml::get(doc, "published").and_then(yaml::as_bool),
+        slug: text_of("slug"),
         text: String::new(),
     })
-}
-
-/// Chart UUIDs a dashboard's layout places (`position.<CHART-x>.meta.uuid`), in layout order.
-fn dashboard_charts(doc: &saphyr::Yaml) -> Vec<String> {
-    let Some(position) = yaml::get(doc, "position").and_then(|p| p.as_mapping()) else { return Vec::new() };
-    position
-        .values()
-        .filter(|item| yaml::text(item, "type").as_deref() == Some("CHART"))
-        .filter_map(|item| yaml::get(item, "meta").and_then(|m| yaml::text(m, "uuid")))
-        .collect()
-}
-
-pub fn is_uuid(text: &str) -> bool {
-    let groups: Vec<&str> = text.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, len)| g.len() == len && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]
@@ -344,28 +139,31 @@ mod tests {
 
     #[test]
     fn summarizes_a_chart() {
-        let a = summarize("core", Path::new("charts/stock.yaml"), CHART.into()).unwrap();
+        let a = summarize("core", AssetKind::Chart, Path::new("charts/stock.yaml"), CHART.into()).unwrap();
         assert_eq!((a.kind, a.title.as_str()), (AssetKind::Chart, "Stock"));
         assert_eq!(a.references, vec!["11111111-2222-3333-4444-555555555556"]);
     }
 
     #[test]
     fn names_missing_fields_and_bad_yaml() {
-        let err = summarize("core", Path::new("charts/x.yaml"), CHART.replace("viz_type: pie\n", "")).unwrap_err();
-        assert_eq!(err.0, "superset.required");
-        assert!(err.2.contains("viz_type"), "{err:?}");
-        let err = summarize("core", Path::new("charts/x.yaml"), "slice_name: [oops\n".into()).unwrap_err();
-        assert_eq!(err.0, "yaml.parse");
-        let err =
-            summarize("core", Path::new("charts/x.yaml"), CHART.replace("11111111-2222-3333-4444-555555555555", "abc"))
-                .unwrap_err();
-        assert_eq!(err.0, "superset.uuid");
+        let chart = |text: String| summarize("core", AssetKind::Chart, Path::new("charts/x.yaml"), text);
+        let err = chart(CHART.replace("viz_type: pie\n", "")).unwrap_err();
+        assert_eq!(err.rule, "superset.required-fields");
+        assert!(err.message.contains("viz_type"), "{err:?}");
+        let err = chart("slice_name: [oops\n".into()).unwrap_err();
+        assert_eq!(err.rule, "yaml.parse");
+        assert!(err.line.is_some(), "{err:?}");
+        let err = chart(CHART.replace("11111111-2222-3333-4444-555555555555", "abc")).unwrap_err();
+        assert_eq!(err.rule, "superset.required-fields");
+        // A credential is the import's to refuse; the asset itself is readable.
+        let db = "database_name: D\nsqlalchemy_uri: clickhousedb://u:hunter2@h/db\nuuid: 11111111-2222-3333-4444-555555555559\nversion: 1.0.0\n";
+        assert!(summarize("core", AssetKind::Database, Path::new("databases/d.yaml"), db.into()).is_ok());
     }
 
     #[test]
     fn dashboards_list_their_charts_in_layout_order() {
         let text = "dashboard_title: D\nuuid: 11111111-2222-3333-4444-555555555557\nversion: 1.0.0\nposition:\n  ROOT_ID: {type: ROOT}\n  CHART-b: {type: CHART, meta: {uuid: b}}\n  CHART-a: {type: CHART, meta: {uuid: a}}\n";
-        let a = summarize("core", Path::new("dashboards/d.yaml"), text.into()).unwrap();
+        let a = summarize("core", AssetKind::Dashboard, Path::new("dashboards/d.yaml"), text.into()).unwrap();
         assert_eq!(a.references, vec!["b", "a"]);
     }
 }

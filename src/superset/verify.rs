@@ -9,16 +9,17 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::render::{self, Target};
-use super::sources;
-use super::tree::{self, Asset, AssetKind, AssetTree};
+use super::tree::{self, Asset, AssetTree};
 use crate::checks::{Check, CheckReport};
 use crate::clients::clickhouse::ClickHouse;
 use crate::clients::superset::{Object, Superset};
 use crate::context::Ctx;
 use crate::error::Result;
+use crate::packages::superset::AssetKind;
 
 pub async fn verify(ctx: &Ctx, render: bool, screenshots: &Path) -> Result<CheckReport> {
     let settings = &ctx.settings;
+    let packages = crate::packages::resolve(settings)?;
     let title = format!("Superset at {}", settings.superset.url);
     let mut checks = Vec::new();
     let mut superset = Superset::new(settings)?;
@@ -36,16 +37,15 @@ pub async fn verify(ctx: &Ctx, render: bool, screenshots: &Path) -> Result<Check
     }
     checks.push(Check::pass("login", format!("logged in as {:?}", settings.superset.admin_user)));
 
-    let trees: Vec<AssetTree> = sources::configured(settings)
-        .into_iter()
-        .filter(|s| s.assets_dir.is_dir())
-        .map(|s| tree::read_tree(&s.package, &s.assets_dir))
-        .collect();
+    let trees: Vec<AssetTree> =
+        super::asset_dirs(settings, &packages).iter().map(|d| tree::read_tree(&d.package, &d.dir)).collect();
     for finding in trees.iter().flat_map(|t| &t.findings) {
-        checks.push(
-            Check::fail(format!("{} assets", finding.package), format!("{}: {}", finding.location(), finding.message))
-                .with_hint(finding.hint.clone()),
-        );
+        let check =
+            Check::fail(format!("{} assets", finding.package), format!("{}: {}", finding.location(), finding.message));
+        checks.push(match finding.fix() {
+            Some(hint) => check.with_hint(hint),
+            None => check,
+        });
     }
     let progress = ctx.out.progress("Looking up the packages' Superset objects");
     let mut found: BTreeMap<String, Object> = BTreeMap::new();
