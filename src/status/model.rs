@@ -98,7 +98,8 @@ impl PlatformStatus {
             let task_failed = c.tasks.iter().any(|t| t.state != "RUNNING");
             match (c.state.as_str(), task_failed) {
                 ("RUNNING", false) => Level::Pass,
-                ("PAUSED", _) => Level::Warn,
+                // Parked by an operator (`connector` pause or stop): not broken, but nothing flows.
+                ("PAUSED" | "STOPPED", _) => Level::Warn,
                 _ => Level::Fail,
             }
         });
@@ -140,6 +141,17 @@ mod tests {
             lag_bytes: None,
         });
         assert_eq!(s.level(), Level::Fail);
+    }
+
+    #[test]
+    fn a_parked_connector_warns_and_a_missing_one_fails() {
+        let with = |state: &str| PlatformStatus {
+            connector: Some(ConnectorState { name: "c".into(), state: state.into(), tasks: Vec::new() }),
+            ..Default::default()
+        };
+        assert_eq!(with("STOPPED").level(), Level::Warn);
+        assert_eq!(with("PAUSED").level(), Level::Warn);
+        assert_eq!(with("MISSING").level(), Level::Fail);
     }
 
     #[test]
