@@ -1,6 +1,7 @@
 //! The Debezium connector config: rendered from the core package's `connect/` template (local or
-//! fetched from Git, as [`crate::packages::resolve`] finds it) and the settings, then checked against what the rest of olmisctl relies on (slot, publication, topic
-//! prefix, signal and heartbeat tables), so a template can't silently break the pipeline.
+//! fetched from Git, as [`crate::packages::resolve`] finds it) and the settings, then checked
+//! against what the rest of olmisctl relies on (slot, publication, topic prefix, signal and
+//! heartbeat tables), so a template can't silently break the pipeline.
 
 use std::collections::BTreeMap;
 use std::path::Path;
