@@ -101,7 +101,6 @@ impl Platform {
         let project = tempfile::tempdir().expect("temp dir");
         let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
         dbt_data::copy_dir(&repo.join("dbt"), &project.path().join("dbt"), &["target", "dbt_packages", "logs"]);
-        dbt_data::copy_dir(&repo.join("clickhouse/config"), &project.path().join("clickhouse/config"), &[]);
         let raw = format!("{name}_raw");
         let env = [
             ("SOURCE_PG_DB", db.clone()),
