@@ -33,6 +33,11 @@ impl Landing {
         self.streaming && self.tables.iter().all(TableLanding::done)
     }
 
+    /// Events landed in all tables.
+    pub fn events(&self) -> u64 {
+        self.tables.iter().map(|t| t.landed).sum()
+    }
+
     /// Tables landed so far, out of all of them.
     pub fn counts(&self) -> (usize, usize) {
         (self.tables.iter().filter(|t| t.done()).count(), self.tables.len())

@@ -213,11 +213,9 @@ impl<'a> Run<'a> {
         let mut first = true;
         loop {
             let now = read_landing(&connect, &settings.cdc.connector_name, &ch, &source, &topics).await?;
-            if now.done() {
-                let events: u64 = now.tables.iter().map(|t| t.landed).sum();
+            if first && now.done() {
                 progress.finish("done");
-                let detail = format!("all {} tables landed ({events} events)", now.tables.len());
-                return Ok(if first { Done::found(detail) } else { Done::did(detail) });
+                return Ok(Done::found(format!("all {} tables landed ({} events)", now.tables.len(), now.events())));
             }
             for t in now.newly_done(&last) {
                 self.ctx.out.info(format!(
@@ -227,6 +225,10 @@ impl<'a> Run<'a> {
                     t.landed,
                     t.source_rows
                 ));
+            }
+            if now.done() {
+                progress.finish("done");
+                return Ok(Done::did(format!("all {} tables landed ({} events)", now.tables.len(), now.events())));
             }
             progress.update(now.describe());
             if Instant::now() >= deadline {
