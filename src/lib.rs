@@ -18,8 +18,13 @@ pub mod envfile;
 pub mod error;
 pub mod output;
 pub mod packages;
+pub mod recover;
+pub mod services;
 pub mod settings;
+pub mod setup;
+pub mod status;
 pub mod superset;
+pub mod verify_all;
 
 use std::process::ExitCode;
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 
-use super::register_connector::{Source, describe_snapshot, prepare_source};
+use super::register_connector::{Source, describe_snapshot, prepare_source, print_blocked};
 use crate::cdc::offsets::{self, DebeziumOffset};
 use crate::cdc::register::{self, Applied};
 use crate::cdc::{connector_config, snapshot, source_facts};
@@ -245,7 +245,7 @@ async fn refresh(ctx: &Ctx, connect: &Connect, name: &str, mode: RefreshMode, ye
     }
     let (preflight, source_changes) = match prepare_source(ctx, &config, yes).await? {
         Source::Ready { preflight, changes } => (preflight, changes),
-        Source::Blocked(exit) => return Ok(exit),
+        Source::Blocked(preflight) => return Ok(print_blocked(ctx, &preflight)),
     };
     let signal_usable = preflight.checks.iter().any(|c| c.name == "signal table" && c.level == Level::Pass);
     let mode = match mode {

@@ -39,11 +39,12 @@ pub async fn dispatch(command: Command, global: &Global, out: &Output) -> Result
     match command {
         Command::Completions(args) => return completions::run(args),
         Command::Init(args) => return init::run(args, global, out),
+        Command::Setup(args) => return setup::run(args, global, out).await,
         _ => {}
     }
     let ctx = Ctx::load(global, out)?;
     match command {
-        Command::Completions(_) | Command::Init(_) => unreachable!("handled above"),
+        Command::Completions(_) | Command::Init(_) | Command::Setup(_) => unreachable!("handled above"),
         Command::Config(args) => config::run(args, &ctx),
         Command::Up(args) => up::run(args, &ctx).await,
         Command::Down(args) => down::run(args, &ctx).await,
@@ -52,7 +53,6 @@ pub async fn dispatch(command: Command, global: &Global, out: &Output) -> Result
         Command::Restart(args) => restart::run(args, &ctx).await,
         Command::Reset(args) => reset::run(args, &ctx).await,
         Command::Build(args) => build::run(args, &ctx).await,
-        Command::Setup(args) => setup::run(args, &ctx).await,
         Command::Recover(args) => recover::run(args, &ctx).await,
         Command::RegisterConnector(args) => register_connector::run(args, &ctx).await,
         Command::Connector(args) => connector::run(args, &ctx).await,
