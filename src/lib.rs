@@ -13,6 +13,7 @@ pub mod clients;
 pub mod commands;
 pub mod compose;
 pub mod context;
+pub mod dbt;
 pub mod demo;
 pub mod envfile;
 pub mod error;

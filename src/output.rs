@@ -229,6 +229,15 @@ impl Progress {
         }
     }
 
+    /// A line of a child process's output (dbt's progress, say), printed above the live line on a
+    /// terminal and as a plain line elsewhere, redacted like everything else.
+    pub fn log(&self, line: impl AsRef<str>) {
+        match &self.bar {
+            Some(bar) => bar.println(self.out.redact(line.as_ref())),
+            None => self.out.info(line),
+        }
+    }
+
     pub fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }

@@ -31,7 +31,7 @@ pub mod watchdog;
 
 use crate::cli::{Command, Global};
 use crate::context::Ctx;
-use crate::error::{Error, Exit, Result};
+use crate::error::{Exit, Result};
 use crate::output::Output;
 
 pub async fn dispatch(command: Command, global: &Global, out: &Output) -> Result<Exit> {
@@ -70,10 +70,4 @@ pub async fn dispatch(command: Command, global: &Global, out: &Output) -> Result
         Command::Status(args) => status::run(args, &ctx).await,
         Command::Demo(args) => demo::run(args, &ctx).await,
     }
-}
-
-/// For commands whose implementation has not landed yet: a clear error and exit code 2, so no
-/// script mistakes a placeholder for success.
-pub(crate) fn not_implemented(command: &str) -> Result<Exit> {
-    Err(Error::NotImplemented { command: command.to_string() })
 }

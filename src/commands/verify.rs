@@ -78,6 +78,7 @@ pub enum VerifyTarget {
 pub async fn run(args: VerifyArgs, ctx: &Ctx) -> Result<Exit> {
     match args.target {
         VerifyTarget::Services => Ok(ctx.out.report(&services(ctx).await)),
+        VerifyTarget::Dbt => Ok(ctx.out.report(&crate::dbt::verify::check(&ctx.settings).await)),
         VerifyTarget::Ingestion => Ok(ctx.out.report(&ingestion::run(ctx).await?)),
         VerifyTarget::Freshness => {
             let gate = freshness::Gate {
@@ -98,10 +99,6 @@ pub async fn run(args: VerifyArgs, ctx: &Ctx) -> Result<Exit> {
             Ok(ctx.out.report(&report))
         }
         VerifyTarget::All => Ok(ctx.out.report(&all(&args, ctx).await)),
-        other => {
-            let name = other.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
-            super::not_implemented(&format!("verify {name}"))
-        }
     }
 }
 
@@ -143,6 +140,7 @@ pub async fn all(args: &VerifyArgs, ctx: &Ctx) -> verify_all::AllReport {
         ("cdc", Box::pin(cdc(quiet))),
         ("ingestion", Box::pin(ingestion::run(quiet))),
         ("freshness", Box::pin(async move { Ok(freshness_checks(&freshness::run(quiet, gate).await?)) })),
+        ("dbt", Box::pin(async move { Ok(crate::dbt::verify::check(&quiet.settings).await) })),
         ("airflow", Box::pin(async move { Ok(crate::airflow::verify(quiet, args.trigger, timeout).await?.checks) })),
         ("superset", Box::pin(async move { crate::superset::verify::verify(quiet, args.render, &screenshots).await })),
     ];

@@ -117,6 +117,9 @@ pub struct DbtSettings {
     pub executable: Option<PathBuf>,
     pub select: Option<String>,
     pub freshness_max_age_minutes: u32,
+    pub as_of_date: Option<String>,
+    pub raw_database: String,
+    pub curated_database: String,
 }
 
 #[derive(Debug, Clone)]
@@ -258,6 +261,9 @@ impl Settings {
                 executable: p.opt("OLMIS_DBT").map(PathBuf::from),
                 select: p.opt("DBT_SELECT"),
                 freshness_max_age_minutes: p.number("FRESHNESS_MAX_AGE_MINUTES"),
+                as_of_date: p.opt("DBT_AS_OF_DATE"),
+                raw_database: p.text("DBT_RAW_DATABASE"),
+                curated_database: p.text("DBT_CURATED_DATABASE"),
             },
             layers,
         })
@@ -326,6 +332,18 @@ impl Parser<'_> {
                 let ok = value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
                 if ok { Ok(()) } else { Err(bad("letters, digits, '_', '-' or '.'")) }
             }
+            Kind::Identifier => {
+                let ok = value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && value.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+                if ok { Ok(()) } else { Err(bad("letters, digits and '_', not starting with a digit")) }
+            }
+            Kind::Date => {
+                if is_iso_date(value) {
+                    Ok(())
+                } else {
+                    Err(bad("a date as YYYY-MM-DD, e.g. 2024-12-31"))
+                }
+            }
             Kind::Port => match value.parse::<u16>() {
                 Ok(p) if p > 0 => Ok(()),
                 _ => Err(bad("a TCP port number (1-65535)")),
@@ -363,6 +381,27 @@ impl Parser<'_> {
     }
 }
 
+/// `YYYY-MM-DD` with a month 1-12 and a day that exists in that month.
+fn is_iso_date(value: &str) -> bool {
+    let parts: Vec<&str> = value.split('-').collect();
+    let [y, m, d] = parts.as_slice() else { return false };
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return false;
+    }
+    let (Ok(year), Ok(month), Ok(day)) = (y.parse::<u32>(), m.parse::<u32>(), d.parse::<u32>()) else {
+        return false;
+    };
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days_in_month).contains(&day)
+}
+
 pub fn split_list(value: &str) -> Vec<String> {
     value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
 }
@@ -398,6 +437,20 @@ mod tests {
         assert!(err.to_string().contains("\"facilities\" is not one"), "{err}");
         let err = load(&[("OLMIS_RUNTIME", "kubernetes")]).unwrap_err();
         assert!(err.to_string().contains("one of compose, external"), "{err}");
+    }
+
+    #[test]
+    fn database_names_and_dates_are_checked() {
+        let s = load(&[("DBT_RAW_DATABASE", "raw_test"), ("DBT_AS_OF_DATE", "2024-02-29")]).unwrap();
+        assert_eq!(s.dbt.raw_database, "raw_test");
+        assert_eq!(s.dbt.curated_database, "curated");
+        assert_eq!(s.dbt.as_of_date.as_deref(), Some("2024-02-29"));
+        let err = load(&[("DBT_CURATED_DATABASE", "cur-ated")]).unwrap_err();
+        assert!(err.to_string().contains("letters, digits and '_'"), "{err}");
+        for bad in ["2023-02-29", "2024-13-01", "24-01-01", "2024-1-1", "yesterday"] {
+            let err = load(&[("DBT_AS_OF_DATE", bad)]).unwrap_err();
+            assert!(err.to_string().contains("YYYY-MM-DD"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -47,6 +47,10 @@ pub enum Kind {
     /// Comma-separated items (topics, paths, URLs, refs).
     List,
     Path,
+    /// A database or table name usable unquoted in SQL: letters, digits and `_`, not starting with a digit.
+    Identifier,
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
 }
 
 /// How `olmisctl init` fills an empty secret.
@@ -245,13 +249,40 @@ pub const VARS: &[Var] = &[
     var("ANALYTICS_EXTENSION_GIT_REFS", Packages, None, List, "Refs of the extension packages, in the same order"),
     secret("GIT_TOKEN", Packages, Generate::No, "Token for HTTPS Git access (never written to .git/config)"),
     var("OLMIS_DBT", Dbt, None, Path, "dbt executable (default: `dbt` on PATH)"),
-    var("DBT_SELECT", Dbt, None, Text, "dbt selector for builds (default: the core package)"),
+    var(
+        "DBT_SELECT",
+        Dbt,
+        None,
+        Text,
+        "dbt selector for `dbt-build` and `dbt-test` (default: the core package and the extensions)",
+    ),
     var(
         "FRESHNESS_MAX_AGE_MINUTES",
         Dbt,
         Some("120"),
         Number,
         "Raw data older than this fails the freshness gate, unless its consumer has landed everything in Kafka",
+    ),
+    var(
+        "DBT_RAW_DATABASE",
+        Dbt,
+        Some("raw"),
+        Identifier,
+        "ClickHouse database dbt reads the raw CDC event tables from (`clickhouse-init` creates them in `raw`)",
+    ),
+    var(
+        "DBT_CURATED_DATABASE",
+        Dbt,
+        Some("curated"),
+        Identifier,
+        "ClickHouse database dbt builds the marts in (staging in `<it>_staging`; Superset's datasets read `curated`)",
+    ),
+    var(
+        "DBT_AS_OF_DATE",
+        Dbt,
+        None,
+        Date,
+        "Day the stock status, stockout and reporting marts are computed for, `YYYY-MM-DD` (default: today)",
     ),
     var(
         "OLMIS_REFRESH_SCHEDULE",

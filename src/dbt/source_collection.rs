@@ -1,0 +1,106 @@
+//! The ClickHouse named collection holding the source PostgreSQL connection, which the
+//! `olmis_reconcile` dbt test reads through `postgresql(olmis_source, ...)`.
+//!
+//! Keeping the connection in ClickHouse means the source password is in no dbt file, compiled SQL
+//! or log: ClickHouse stores it with its named collections and masks it in its query log and in
+//! `system.named_collections`. olmisctl refreshes it before every dbt run from SOURCE_PG_*.
+
+use crate::clients::clickhouse::{ClickHouse, SERVICE};
+use crate::error::{Error, Result};
+use crate::settings::{Secret, Settings, required};
+
+/// The collection's name; passed to dbt as the var `olmis_source_collection`.
+pub const SOURCE_COLLECTION: &str = "olmis_source";
+
+/// The connection as ClickHouse sees the source: the host and port Kafka Connect uses
+/// (SOURCE_PG_CONNECT_*), since ClickHouse runs next to it.
+pub struct SourceConnection<'a> {
+    pub host: &'a str,
+    pub port: u16,
+    pub user: &'a str,
+    pub password: &'a Secret,
+    pub database: &'a str,
+    pub cluster: Option<&'a str>,
+}
+
+impl<'a> SourceConnection<'a> {
+    pub fn from_settings(settings: &'a Settings) -> Result<SourceConnection<'a>> {
+        let s = &settings.source;
+        Ok(SourceConnection {
+            host: &s.connect_host,
+            port: s.connect_port,
+            user: &s.user,
+            password: required(&s.password, "SOURCE_PG_PASSWORD")?,
+            database: &s.db,
+            cluster: settings.clickhouse.cluster.as_deref(),
+        })
+    }
+
+    /// Creates the collection when missing, then sets every key, so re-running after a password
+    /// change updates it and concurrent runs never see it missing. The first line of each
+    /// statement (which error messages quote) holds no value.
+    pub fn statements(&self) -> [String; 2] {
+        let on_cluster = self.cluster.map(|c| format!(" ON CLUSTER {}", identifier(c))).unwrap_or_default();
+        let values = format!(
+            "host = {}, port = {}, user = {}, password = {}, database = {}",
+            literal(self.host),
+            self.port,
+            literal(self.user),
+            literal(self.password.expose()),
+            literal(self.database)
+        );
+        [
+            format!("CREATE NAMED COLLECTION IF NOT EXISTS {SOURCE_COLLECTION}{on_cluster} AS\n  {values}"),
+            format!("ALTER NAMED COLLECTION {SOURCE_COLLECTION}{on_cluster} SET\n  {values}"),
+        ]
+    }
+
+    pub async fn apply(&self, clickhouse: &ClickHouse) -> Result<()> {
+        for statement in self.statements() {
+            if let Err(e) = clickhouse.try_raw(&statement).await? {
+                let first_line = statement.lines().next().unwrap_or_default();
+                return Err(Error::service(SERVICE, format!("{first_line} failed: {}", e.message)).with_hint(
+                    "CLICKHOUSE_USER needs named_collection_control (users.xml) to keep the source connection \
+                     the reconciliation tests use",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A ClickHouse string literal.
+fn literal(value: &str) -> String {
+    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+fn identifier(value: &str) -> String {
+    format!("`{}`", value.replace('\\', "\\\\").replace('`', "\\`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_quote_values_and_keep_them_off_the_first_line() {
+        let password = Secret::new("p'w\\d".to_string());
+        let conn = SourceConnection {
+            host: "demo-source",
+            port: 5432,
+            user: "postgres",
+            password: &password,
+            database: "open_lmis",
+            cluster: Some("main"),
+        };
+        let [create, alter] = conn.statements();
+        assert_eq!(
+            create.lines().next().unwrap(),
+            "CREATE NAMED COLLECTION IF NOT EXISTS olmis_source ON CLUSTER `main` AS"
+        );
+        assert_eq!(alter.lines().next().unwrap(), "ALTER NAMED COLLECTION olmis_source ON CLUSTER `main` SET");
+        assert!(create.ends_with(
+            "host = 'demo-source', port = 5432, user = 'postgres', password = 'p\\'w\\\\d', database = 'open_lmis'"
+        ));
+    }
+}
