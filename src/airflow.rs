@@ -59,8 +59,18 @@ impl Report for AirflowReport {
     }
 }
 
-fn healthy(component: &Option<airflow::ComponentHealth>) -> bool {
-    component.as_ref().and_then(|c| c.status.as_deref()) == Some("healthy")
+/// The components of Airflow's health report that are not healthy (empty: all are).
+pub fn unhealthy_parts(h: &airflow::Health) -> Vec<&'static str> {
+    let healthy = |c: Option<&airflow::ComponentHealth>| c.and_then(|c| c.status.as_deref()) == Some("healthy");
+    [
+        ("metadatabase", healthy(Some(&h.metadatabase))),
+        ("scheduler", healthy(Some(&h.scheduler))),
+        ("dag processor", healthy(h.dag_processor.as_ref())),
+    ]
+    .into_iter()
+    .filter(|(_, ok)| !ok)
+    .map(|(name, _)| name)
+    .collect()
 }
 
 /// The checks that need no run: health, login, DAGs registered and importable, refresh unpaused.
@@ -68,12 +78,7 @@ pub async fn check(ctx: &Ctx) -> (Vec<Check>, Option<Airflow>) {
     let mut checks = Vec::new();
     match airflow::health(&ctx.settings).await {
         Ok(h) => {
-            let parts = [
-                ("metadatabase", healthy(&Some(h.metadatabase.clone()))),
-                ("scheduler", healthy(&Some(h.scheduler.clone()))),
-                ("dag processor", healthy(&h.dag_processor)),
-            ];
-            let sick: Vec<&str> = parts.iter().filter(|(_, ok)| !ok).map(|(n, _)| *n).collect();
+            let sick = unhealthy_parts(&h);
             checks.push(if sick.is_empty() {
                 Check::pass("health", "metadatabase, scheduler and dag processor healthy")
             } else {

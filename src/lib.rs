@@ -4,6 +4,7 @@
 //! tests and future front ends use the same code.
 
 pub mod airflow;
+pub mod bootstrap;
 pub mod cdc;
 pub mod checks;
 pub mod cli;
@@ -18,8 +19,13 @@ pub mod envfile;
 pub mod error;
 pub mod output;
 pub mod packages;
+pub mod recover;
+pub mod services;
 pub mod settings;
+pub mod setup;
+pub mod status;
 pub mod superset;
+pub mod verify_all;
 
 use std::process::ExitCode;
 

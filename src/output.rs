@@ -64,6 +64,13 @@ impl Output {
         Output { json, quiet, interactive: stderr_tty && !json, styles: Styles::new(color), secrets: Arc::default() }
     }
 
+    /// The same output with progress and info lines silenced (warnings, reports and errors still
+    /// show): for work that runs under another command's own progress line, e.g. the targets
+    /// `verify all` runs in parallel.
+    pub fn silenced(&self) -> Output {
+        Output { quiet: true, ..self.clone() }
+    }
+
     /// Registers the secrets of the loaded configuration so nothing printed afterwards shows them.
     pub fn set_secrets(&self, secrets: Vec<Secret>) {
         if let Ok(mut guard) = self.secrets.lock() {

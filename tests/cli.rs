@@ -188,16 +188,6 @@ fn secrets_are_masked_in_config_output() {
 }
 
 #[test]
-fn not_yet_implemented_commands_exit_2_with_a_clear_message() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = olmisctl_bare(dir.path()).args(["--json", "reconcile"]).output().unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let doc: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
-    assert_eq!(doc["error"]["kind"], "not_implemented");
-    assert_eq!(doc["error"]["message"], "`olmisctl reconcile` is not implemented yet");
-}
-
-#[test]
 fn init_creates_env_with_fresh_secrets_and_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.env.example")).unwrap();

@@ -536,22 +536,27 @@ fn print_sql_needs_no_server_and_bad_topics_are_usage_errors() {
     assert_eq!(code(&output), 2);
     assert!(stderr(&output).contains("<prefix>.<schema>.<table>"), "{}", stderr(&output));
 
-    // No allowlist, no RAW_KAFKA_TOPICS, no topics file here.
+    // No allowlist, no RAW_KAFKA_TOPICS: the core package's tables. There is no core here.
     let output = olmisctl_bare(dir.path()).args(["clickhouse-init", "--print-sql"]).output().unwrap();
     assert_eq!(code(&output), 2);
-    assert!(
-        stderr(&output).contains("clickhouse/config/topics.yaml: cannot read the topics file"),
-        "{}",
-        stderr(&output)
-    );
+    let err = stderr(&output);
+    assert!(err.contains("core package folder does not exist") && err.contains("ANALYTICS_CORE_PATH"), "{err}");
 
-    std::fs::create_dir_all(dir.path().join("clickhouse/config")).unwrap();
-    std::fs::write(
-        dir.path().join("clickhouse/config/topics.yaml"),
-        "tables:\n  - requisition.requisitions\n  - Facilities\n",
-    )
-    .unwrap();
+    let core = dir.path().join("examples/olmis-analytics-core");
+    std::fs::create_dir_all(core.join("connect")).unwrap();
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/olmis-analytics-core");
+    std::fs::copy(examples.join("manifest.yaml"), core.join("manifest.yaml")).unwrap();
+    let template = |tables: &str| {
+        let text = format!("{{\n  \"table.include.list\": \"${{SOURCE_PG_TABLE_ALLOWLIST:-{tables}}}\"\n}}\n");
+        std::fs::write(core.join("connect/connector.json.tmpl"), text).unwrap();
+    };
+    template("requisition.requisitions,Facilities");
     let output = olmisctl_bare(dir.path()).args(["clickhouse-init", "--print-sql"]).output().unwrap();
     assert_eq!(code(&output), 2);
-    assert!(stderr(&output).contains("line 3: \"Facilities\" is not a schema.table name"), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(err.contains("connector.json.tmpl: line 2:") && err.contains("[\"Facilities\"]"), "{err}");
+    template("requisition.requisitions");
+    let output = olmisctl_bare(dir.path()).args(["clickhouse-init", "--print-sql"]).output().unwrap();
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(stdout(&output).contains("raw.events_requisition_requisitions\n"), "{}", stdout(&output));
 }

@@ -1,6 +1,7 @@
 //! The Debezium connector config: rendered from the core package's `connect/` template (local or
-//! fetched from Git, as [`crate::packages::resolve`] finds it) and the settings, then checked against what the rest of olmisctl relies on (slot, publication, topic
-//! prefix, signal and heartbeat tables), so a template can't silently break the pipeline.
+//! fetched from Git, as [`crate::packages::resolve`] finds it) and the settings, then checked
+//! against what the rest of olmisctl relies on (slot, publication, topic prefix, signal and
+//! heartbeat tables), so a template can't silently break the pipeline.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -121,6 +122,13 @@ pub fn render(text: &str, vars: &TemplateVars, contract: &Contract) -> Result<Co
 impl ConnectorConfig {
     pub fn get(&self, key: &str) -> Option<&str> {
         self.values.get(key).map(String::as_str)
+    }
+
+    /// The same config with one value replaced, for a registration that differs from the template
+    /// on purpose (e.g. `snapshot.mode` when the data was loaded another way).
+    pub fn with(mut self, key: &str, value: &str) -> ConnectorConfig {
+        self.values.insert(key.to_string(), value.to_string());
+        self
     }
 
     /// The full config for the Connect client's PUT (contains the password).

@@ -133,6 +133,26 @@ pub async fn wait_running(
     }
 }
 
+/// Waits until a stopped connector reports STOPPED with no tasks (only then can its offsets change).
+pub async fn wait_stopped(connect: &Connect, name: &str, timeout: Duration) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let stopped = connect.status(name).await?.is_some_and(|s| s.connector.state == "STOPPED" && s.tasks.is_empty());
+        if stopped {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::Timeout {
+                what: format!("connector {name} to stop"),
+                after_secs: timeout.as_secs(),
+                detail: String::new(),
+                hint: Some("`olmisctl connector status`".into()),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
 /// "connector RUNNING, tasks: 0 RUNNING".
 pub fn describe_status(status: &ConnectorStatus) -> String {
     let tasks: Vec<String> = status.tasks.iter().map(|t| format!("{} {}", t.id, t.info.state)).collect();

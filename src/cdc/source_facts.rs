@@ -111,17 +111,20 @@ pub async fn gather(client: &Client, wants: &Wants) -> Result<SourceFacts> {
         });
     }
 
-    facts.slot =
-        client.query_opt(SLOT, &[&wants.slot]).await.map_err(|e| query_error("reading the replication slot", &e))?.map(
-            |r| SlotFacts {
-                plugin: r.get(0),
-                database: r.get::<_, Option<String>>(1).unwrap_or_default(),
-                active: r.get(2),
-                wal_status: r.get(3),
-                lag_bytes: r.get(4),
-            },
-        );
+    facts.slot = slot(client, &wants.slot).await?;
     Ok(facts)
+}
+
+/// The replication slot's state, lag and WAL retention; `None` when it does not exist.
+pub async fn slot(client: &Client, name: &str) -> Result<Option<SlotFacts>> {
+    let row = client.query_opt(SLOT, &[&name]).await.map_err(|e| query_error("reading the replication slot", &e))?;
+    Ok(row.map(|r| SlotFacts {
+        plugin: r.get(0),
+        database: r.get::<_, Option<String>>(1).unwrap_or_default(),
+        active: r.get(2),
+        wal_status: r.get(3),
+        lag_bytes: r.get(4),
+    }))
 }
 
 /// Runs one fix's statements in a transaction: all of them or none.

@@ -8,6 +8,7 @@ use super::offsets::{self, SnapshotState};
 use super::{register, source_facts};
 use crate::checks::Check;
 use crate::clients::connect::Connect;
+use crate::clients::kafka;
 use crate::error::Result;
 use crate::output::Output;
 use crate::settings::Settings;
@@ -72,8 +73,23 @@ pub async fn checks(settings: &Settings, out: &Output) -> Result<Vec<Check>> {
 
     let snapshot = offsets::read(&connect.offsets(name).await?).snapshot;
     let snapshot_done = snapshot == SnapshotState::Streaming;
-    let topics = connect.topics(name).await?;
     let prefix = &settings.cdc.topic_prefix;
+    let mut topics = connect.topics(name).await?;
+    let unseen: Vec<String> = config
+        .tables()
+        .iter()
+        .map(|t| format!("{prefix}.{}.{}", t.schema, t.table))
+        .filter(|t| !topics.contains(t))
+        .collect();
+    if !unseen.is_empty() {
+        // Connect forgets a connector's topics when it is deleted and registered again (and the
+        // topics list can be reset by hand): the broker knows which exist.
+        let timeout = std::time::Duration::from_secs(10);
+        match kafka::existing_topics(&settings.cdc.kafka_bootstrap_servers, &unseen, timeout).await {
+            Ok(found) => topics.extend(found),
+            Err(e) => tracing::warn!("cannot list the topics in Kafka: {e}"),
+        }
+    }
     let mut empty = Vec::new();
     let mut missing = Vec::new();
     for t in config.tables() {

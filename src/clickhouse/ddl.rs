@@ -32,14 +32,14 @@ impl Layout {
         }
     }
 
-    fn on_cluster(&self) -> String {
+    pub fn on_cluster(&self) -> String {
         // The cluster name is validated as letters, digits, '_', '-' and '.', so backquotes suffice.
         self.cluster.as_ref().map(|c| format!(" ON CLUSTER `{c}`")).unwrap_or_default()
     }
 
     /// One shard, N replicas: every replica consumes in the same group (each message lands once)
     /// and replication copies the rows. The path is literal so it survives a recreated table.
-    fn merge_tree(&self, table: &str) -> String {
+    pub fn merge_tree(&self, table: &str) -> String {
         match self.cluster {
             None => "MergeTree".to_string(),
             Some(_) => format!("ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{RAW}/{table}', '{{replica}}')"),

@@ -3,7 +3,7 @@
 //! Per topic: `raw.kafka_<t>` (Kafka engine) -> `raw.parsed_<t>_mv` -> `raw.parsed_<t>` (Null:
 //! each message parsed and classified once) -> `raw.events_<t>_mv` -> `raw.events_<t>` for good
 //! events, and `raw.errors_<t>_mv` -> `raw.errors` (shared) for the rest. The SQL lives in
-//! `clickhouse/templates/`; the topics in `clickhouse/config/topics.yaml` (or the settings).
+//! `clickhouse/templates/`; the topics are what CDC captures (see [`topics`]).
 //!
 //! Pure parts (topics, templates, ddl, sqltext, drift, plan, lag, the verdicts) are unit-tested;
 //! `init` and `observe` do the talking to the server.

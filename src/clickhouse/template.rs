@@ -28,6 +28,7 @@ pub const EVENTS_VIEW: Template = template!("events_mv");
 pub const ERRORS_VIEW: Template = template!("errors_mv");
 pub const DROP: Template = template!("drop");
 pub const ALTER: Template = template!("alter");
+pub const BOOTSTRAP_IMPORTS: Template = template!("bootstrap_imports");
 
 pub const ALL: &[Template] = &[
     DATABASE,
@@ -40,6 +41,7 @@ pub const ALL: &[Template] = &[
     ERRORS_VIEW,
     DROP,
     ALTER,
+    BOOTSTRAP_IMPORTS,
 ];
 
 impl Template {

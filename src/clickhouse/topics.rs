@@ -1,20 +1,18 @@
 //! Which Kafka topics the raw layer lands, and the table id each one lands under.
 //!
 //! Three sources, first one set wins: `RAW_KAFKA_TOPICS` (full topic names), then
-//! `SOURCE_PG_TABLE_ALLOWLIST` (so ClickHouse lands exactly what CDC captures), then
-//! `clickhouse/config/topics.yaml` (the core package's tables). The two table lists get the topic
-//! prefix `DEBEZIUM_TOPIC_PREFIX`.
+//! `SOURCE_PG_TABLE_ALLOWLIST`, then the core package's default tables (its connector template's,
+//! see [`crate::packages::PackageSet::core_tables`]): the last two are what CDC captures, so
+//! ClickHouse lands exactly that. The two table lists get the topic prefix `DEBEZIUM_TOPIC_PREFIX`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::packages::connect::TEMPLATE_FILE;
 use crate::settings::{Settings, TableName};
-
-/// The topics file, relative to the project directory.
-pub const TOPICS_FILE: &str = "clickhouse/config/topics.yaml";
 
 /// One topic and the source table it carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -45,7 +43,8 @@ impl Topic {
 pub enum TopicSource {
     RawKafkaTopics,
     Allowlist,
-    File(PathBuf),
+    /// The core package's connector template.
+    CorePackage(PathBuf),
 }
 
 impl std::fmt::Display for TopicSource {
@@ -53,7 +52,7 @@ impl std::fmt::Display for TopicSource {
         match self {
             TopicSource::RawKafkaTopics => write!(f, "RAW_KAFKA_TOPICS"),
             TopicSource::Allowlist => write!(f, "SOURCE_PG_TABLE_ALLOWLIST"),
-            TopicSource::File(path) => write!(f, "{}", path.display()),
+            TopicSource::CorePackage(template) => write!(f, "{}", template.display()),
         }
     }
 }
@@ -73,13 +72,9 @@ pub fn resolve(settings: &Settings) -> Result<TopicSet> {
         let topics = settings.source.table_allowlist.iter().map(|t| Topic::new(prefix, t)).collect();
         (TopicSource::Allowlist, topics)
     } else {
-        let path = settings.project_dir.join(TOPICS_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            Error::file(&path, format!("cannot read the topics file: {e}")).with_hint(format!(
-                "create {TOPICS_FILE} (see the one shipped with olmisctl), or set SOURCE_PG_TABLE_ALLOWLIST or RAW_KAFKA_TOPICS"
-            ))
-        })?;
-        (TopicSource::File(path.clone()), parse_file(&path, &text, prefix)?)
+        let packages = crate::packages::resolve(settings)?;
+        let topics = packages.core_tables()?.iter().map(|t| Topic::new(prefix, t)).collect();
+        (TopicSource::CorePackage(packages.core.root.join(TEMPLATE_FILE)), topics)
     };
     check_distinct(&source, &topics)?;
     Ok(TopicSet { source, topics })
@@ -106,38 +101,6 @@ pub fn from_topic_names(names: &[String]) -> Result<Vec<Topic>> {
                     hint: Some("example: openlmis.referencedata.facilities,openlmis.requisition.requisitions".into()),
                 }),
             }
-        })
-        .collect()
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TopicsFile {
-    tables: Vec<serde_saphyr::Spanned<String>>,
-}
-
-/// Parses the topics file: `tables:` lists `schema.table` entries.
-pub fn parse_file(path: &Path, text: &str, prefix: &str) -> Result<Vec<Topic>> {
-    let file: TopicsFile = serde_saphyr::from_str(text).map_err(|e| {
-        Error::file(path, format!("is not a valid topics file: {e}"))
-            .with_hint("expected a `tables:` list of schema.table entries, e.g. `- referencedata.facilities`")
-    })?;
-    if file.tables.is_empty() {
-        return Err(Error::file(path, "`tables:` is empty").with_hint("list at least one schema.table"));
-    }
-    file.tables
-        .iter()
-        .map(|entry| match TableName::parse(&entry.value) {
-            Some(table) => Ok(Topic::new(prefix, &table)),
-            None => Err(Error::file(
-                path,
-                format!(
-                    "line {}: {:?} is not a schema.table name (lowercase letters, digits and '_', one dot)",
-                    entry.referenced.line(),
-                    entry.value
-                ),
-            )
-            .with_hint("write entries like `- referencedata.facilities`")),
         })
         .collect()
 }
@@ -184,30 +147,17 @@ mod tests {
     }
 
     #[test]
-    fn file_entries_get_the_prefix() {
-        let text = "tables:\n  - referencedata.facilities\n  - requisition.requisitions\n";
-        let topics = parse_file(Path::new("t.yaml"), text, "openlmis").unwrap();
-        let names: Vec<_> = topics.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, ["openlmis.referencedata.facilities", "openlmis.requisition.requisitions"]);
-    }
-
-    #[test]
-    fn file_errors_name_the_line_and_entry() {
-        let text = "tables:\n  - referencedata.facilities\n  - Requisitions\n";
-        let err = parse_file(Path::new("t.yaml"), text, "openlmis").unwrap_err();
-        assert!(err.to_string().contains("t.yaml: line 3: \"Requisitions\""), "{err}");
-        let err = parse_file(Path::new("t.yaml"), "topics: [a.b]\n", "openlmis").unwrap_err();
-        assert!(err.to_string().contains("not a valid topics file"), "{err}");
-        let err = parse_file(Path::new("t.yaml"), "tables: []\n", "openlmis").unwrap_err();
-        assert!(err.to_string().contains("empty"), "{err}");
-    }
-
-    #[test]
-    fn the_shipped_file_parses() {
-        let text = include_str!("../../clickhouse/config/topics.yaml");
-        let topics = parse_file(Path::new(TOPICS_FILE), text, "openlmis").unwrap();
-        check_distinct(&TopicSource::File(TOPICS_FILE.into()), &topics).unwrap();
-        assert!(topics.iter().any(|t| t.name == "openlmis.stockmanagement.stock_card_line_items"));
+    fn without_topics_or_allowlist_the_core_packages_tables_land() {
+        let project = tempfile::tempdir().unwrap();
+        let core = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/olmis-analytics-core");
+        let env = [("ANALYTICS_CORE_PATH", core.display().to_string()), ("DEBEZIUM_TOPIC_PREFIX", "openlmis".into())];
+        let env = env.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let settings = Settings::load(project.path(), &project.path().join(".env"), &[], &env).unwrap();
+        let set = resolve(&settings).unwrap();
+        assert_eq!(set.source, TopicSource::CorePackage(core.join(TEMPLATE_FILE)));
+        let names: Vec<&str> = set.topics.iter().map(|t| t.name.as_str()).collect();
+        assert!(names.contains(&"openlmis.stockmanagement.stock_card_line_items"), "{names:?}");
+        assert!(names.contains(&"openlmis.fulfillment.orders"), "{names:?}");
     }
 
     #[test]

@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
+use futures_util::Stream;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::http;
@@ -20,6 +23,23 @@ pub struct ClickHouse {
 }
 
 /// A failed statement: ClickHouse's numeric error code (e.g. 60 = unknown table) and its message.
+/// What ClickHouse reports about a finished INSERT (its `X-ClickHouse-Summary` header).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct InsertSummary {
+    #[serde(default, deserialize_with = "number_in_string")]
+    pub written_rows: u64,
+    #[serde(default, deserialize_with = "number_in_string")]
+    pub read_rows: u64,
+}
+
+fn number_in_string<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
+    let text = String::deserialize(d)?;
+    text.parse().map_err(serde::de::Error::custom)
+}
+
+/// Streamed inserts can run for long; the client's usual time limit is for statements.
+const INSERT_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
+
 #[derive(Debug, Clone)]
 pub struct ServerError {
     pub code: Option<u32>,
@@ -87,6 +107,54 @@ impl ClickHouse {
             }
             Ok(Err(ServerError { code, message: http::snippet(&body) }))
         }
+    }
+
+    /// Runs an INSERT whose data is `body`, streamed as it is produced, so memory stays flat whatever
+    /// its size. `sql` is the statement with its FORMAT clause (it travels in the URL's `query`
+    /// parameter); `content_encoding` names the body's compression (`zstd`, `gzip`, ...), which
+    /// ClickHouse undoes on its side.
+    pub async fn insert_stream<S>(&self, sql: &str, content_encoding: Option<&str>, body: S) -> Result<InsertSummary>
+    where
+        S: Stream<Item = std::io::Result<Bytes>> + Send + 'static,
+    {
+        let mut request = self
+            .http
+            .post(self.url.clone())
+            .query(&[("query", sql)])
+            .timeout(INSERT_TIMEOUT)
+            .header("X-ClickHouse-User", &self.user)
+            .header("X-ClickHouse-Key", self.password.expose());
+        if let Some(encoding) = content_encoding {
+            request = request.header(reqwest::header::CONTENT_ENCODING, encoding);
+        }
+        let response = request
+            .body(reqwest::Body::wrap_stream(body))
+            .send()
+            .await
+            .map_err(|e| http::transport_error(SERVICE, self.url.as_str(), &e))?;
+        let status = response.status();
+        let code = response
+            .headers()
+            .get("X-ClickHouse-Exception-Code")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        let summary = response
+            .headers()
+            .get("X-ClickHouse-Summary")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| serde_json::from_str::<InsertSummary>(v).ok())
+            .unwrap_or_default();
+        let text = response.text().await.map_err(|e| http::transport_error(SERVICE, self.url.as_str(), &e))?;
+        // A failure after the headers went out arrives as an exception in the body of a 200.
+        let late_failure = text.contains("DB::Exception") || text.contains("Code: ");
+        if status.is_success() && !late_failure {
+            return Ok(summary);
+        }
+        if status == reqwest::StatusCode::UNAUTHORIZED || code == Some(516) {
+            return Err(Error::service(SERVICE, format!("authentication failed for user {:?}", self.user))
+                .with_hint("check CLICKHOUSE_USER and CLICKHOUSE_PASSWORD"));
+        }
+        Err(self.statement_error(sql, &ServerError { code, message: http::snippet(&text) }))
     }
 
     pub async fn execute(&self, sql: &str) -> Result<()> {

@@ -136,6 +136,13 @@ impl Connect {
         Ok(if status == StatusCode::CREATED { PutOutcome::Created } else { PutOutcome::Updated })
     }
 
+    /// `POST /connectors` with `initial_state: STOPPED` (Kafka 3.7+): the connector exists with its
+    /// config but runs nothing, so its stored offsets can be cleared before it first starts.
+    pub async fn create_stopped(&self, name: &str, config: &ConfigMap) -> Result<()> {
+        let body = serde_json::json!({ "name": name, "config": config, "initial_state": "STOPPED" });
+        self.send(Method::POST, "connectors", Some(&body)).await.map(|_| ()).map_err(ConnectError::into_error)
+    }
+
     /// Validates a config against the plugin without creating anything; returns the error messages
     /// per field (empty when valid).
     pub async fn validate(&self, class: &str, config: &ConfigMap) -> Result<Vec<(String, String)>> {

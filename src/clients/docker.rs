@@ -221,6 +221,13 @@ pub struct Container {
     pub ports: Vec<PublishedPort>,
 }
 
+impl Container {
+    /// Running and, when it has a health check, healthy.
+    pub fn is_up(&self) -> bool {
+        self.state == RunState::Running && self.health.is_none_or(|h| h == Health::Healthy)
+    }
+}
+
 /// Output and exit code of a command run in a container.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ExecOutput {

@@ -7,6 +7,7 @@ pub mod clickhouse;
 pub mod connect;
 pub mod docker;
 pub mod http;
+pub mod kafka;
 pub mod postgres;
 pub mod superset;
 pub mod webdriver;

@@ -12,7 +12,7 @@ use crate::error::{Exit, Result};
 Creates what is missing and leaves data alone; reports existing tables and views whose definition
 differs from the configuration (exit 1). --migrate applies those changes: tables with rows are
 altered in place, views and Kafka tables are recreated, consumer groups (and their offsets) kept.
-Topics: RAW_KAFKA_TOPICS, else SOURCE_PG_TABLE_ALLOWLIST, else clickhouse/config/topics.yaml.")]
+Topics: RAW_KAFKA_TOPICS, else SOURCE_PG_TABLE_ALLOWLIST, else the core package's default tables.")]
 pub struct ClickhouseInitArgs {
     /// Apply definition changes to existing tables (keeps rows and consumer offsets)
     #[arg(long)]

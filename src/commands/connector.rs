@@ -5,7 +5,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 
-use super::register_connector::{Source, describe_snapshot, prepare_source};
+use super::register_connector::{Source, describe_snapshot, prepare_source, print_blocked};
 use crate::cdc::offsets::{self, DebeziumOffset};
 use crate::cdc::register::{self, Applied};
 use crate::cdc::{connector_config, snapshot, source_facts};
@@ -245,7 +245,7 @@ async fn refresh(ctx: &Ctx, connect: &Connect, name: &str, mode: RefreshMode, ye
     }
     let (preflight, source_changes) = match prepare_source(ctx, &config, yes).await? {
         Source::Ready { preflight, changes } => (preflight, changes),
-        Source::Blocked(exit) => return Ok(exit),
+        Source::Blocked(preflight) => return Ok(print_blocked(ctx, &preflight)),
     };
     let signal_usable = preflight.checks.iter().any(|c| c.name == "signal table" && c.level == Level::Pass);
     let mode = match mode {
@@ -339,22 +339,9 @@ async fn reset(
     let progress = ctx.out.progress(format!("Resetting connector {name}"));
     progress.update("stopping");
     connect.stop(name).await?;
-    let deadline = std::time::Instant::now() + timeout;
-    loop {
-        let stopped = connect.status(name).await?.is_some_and(|s| s.connector.state == "STOPPED" && s.tasks.is_empty());
-        if stopped {
-            break;
-        }
-        if std::time::Instant::now() >= deadline {
-            progress.fail("did not stop");
-            return Err(Error::Timeout {
-                what: format!("connector {name} to stop"),
-                after_secs: timeout.as_secs(),
-                detail: String::new(),
-                hint: Some("`olmisctl connector status`".into()),
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
+    if let Err(e) = register::wait_stopped(connect, name, timeout).await {
+        progress.fail("did not stop");
+        return Err(e);
     }
     progress.update("clearing offsets");
     connect.reset_offsets(name).await?;

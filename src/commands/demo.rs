@@ -35,13 +35,16 @@ pub enum DemoAction {
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=Scale::MAX as i64))]
         scale: u32,
         /// Random seed: the same seed gives the same data
-        #[arg(long, default_value_t = 42)]
+        #[arg(long, default_value_t = DEFAULT_SEED)]
         seed: u64,
         /// Drop the demo schemas first and start over
         #[arg(long)]
         reset: bool,
     },
 }
+
+/// The seed `demo seed` (and `setup` for the demo source) uses unless told otherwise.
+pub const DEFAULT_SEED: u64 = 42;
 
 pub async fn run(args: DemoArgs, ctx: &Ctx) -> Result<Exit> {
     match args.action {
@@ -54,9 +57,9 @@ pub async fn run(args: DemoArgs, ctx: &Ctx) -> Result<Exit> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
-enum Outcome {
+pub(crate) enum Outcome {
     Seeded,
     AlreadySeeded,
 }
@@ -69,8 +72,8 @@ struct TableLoad {
 }
 
 #[derive(Serialize)]
-struct SeedReport {
-    outcome: Outcome,
+pub(crate) struct SeedReport {
+    pub(crate) outcome: Outcome,
     database: String,
     seed: u64,
     scale: u32,
@@ -114,7 +117,7 @@ impl Report for SeedReport {
     }
 }
 
-async fn seed_database(ctx: &Ctx, seed: u64, scale: Scale, reset: bool) -> Result<SeedReport> {
+pub(crate) async fn seed_database(ctx: &Ctx, seed: u64, scale: Scale, reset: bool) -> Result<SeedReport> {
     let source = &ctx.settings.source;
     let database = format!("{} on {}:{}", source.db, source.host, source.port);
     let mut client = postgres::connect(&ctx.settings).await?;

@@ -22,11 +22,11 @@ const BUILTIN_TEMPLATE: &str = include_str!("../../.env.example");
 pub struct InitArgs {}
 
 #[derive(Serialize)]
-struct InitReport {
-    env_file: String,
-    created: bool,
+pub struct InitReport {
+    pub env_file: String,
+    pub created: bool,
     #[serde(flatten)]
-    outcome: MergeOutcome,
+    pub outcome: MergeOutcome,
 }
 
 impl Report for InitReport {
@@ -49,15 +49,19 @@ impl Report for InitReport {
 
 pub fn run(_args: InitArgs, global: &Global, out: &Output) -> Result<Exit> {
     let (project_dir, env_file) = locate(global)?;
+    Ok(out.report(&write_env(&project_dir, &env_file)?))
+}
+
+/// Creates or completes `env_file` from the project's `.env.example` (or the built-in one).
+pub fn write_env(project_dir: &Path, env_file: &Path) -> Result<InitReport> {
     let template_path = project_dir.join(".env.example");
     let template = if template_path.is_file() { read(&template_path)? } else { BUILTIN_TEMPLATE.to_string() };
-    let existing = if env_file.exists() { Some(read(&env_file)?) } else { None };
+    let existing = if env_file.exists() { Some(read(env_file)?) } else { None };
     let (text, outcome) = envfile::merge(&template, existing.as_deref(), new_secret);
     if existing.is_none() || outcome.changed() {
-        write_private(&env_file, &text)?;
+        write_private(env_file, &text)?;
     }
-    let report = InitReport { env_file: env_file.display().to_string(), created: existing.is_none(), outcome };
-    Ok(out.report(&report))
+    Ok(InitReport { env_file: env_file.display().to_string(), created: existing.is_none(), outcome })
 }
 
 fn read(path: &Path) -> Result<String> {

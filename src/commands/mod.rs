@@ -31,7 +31,7 @@ pub mod watchdog;
 
 use crate::cli::{Command, Global};
 use crate::context::Ctx;
-use crate::error::{Error, Exit, Result};
+use crate::error::{Exit, Result};
 use crate::output::Output;
 
 pub async fn dispatch(command: Command, global: &Global, out: &Output) -> Result<Exit> {
@@ -39,11 +39,12 @@ pub async fn dispatch(command: Command, global: &Global, out: &Output) -> Result
     match command {
         Command::Completions(args) => return completions::run(args),
         Command::Init(args) => return init::run(args, global, out),
+        Command::Setup(args) => return setup::run(args, global, out).await,
         _ => {}
     }
     let ctx = Ctx::load(global, out)?;
     match command {
-        Command::Completions(_) | Command::Init(_) => unreachable!("handled above"),
+        Command::Completions(_) | Command::Init(_) | Command::Setup(_) => unreachable!("handled above"),
         Command::Config(args) => config::run(args, &ctx),
         Command::Up(args) => up::run(args, &ctx).await,
         Command::Down(args) => down::run(args, &ctx).await,
@@ -52,7 +53,6 @@ pub async fn dispatch(command: Command, global: &Global, out: &Output) -> Result
         Command::Restart(args) => restart::run(args, &ctx).await,
         Command::Reset(args) => reset::run(args, &ctx).await,
         Command::Build(args) => build::run(args, &ctx).await,
-        Command::Setup(args) => setup::run(args, &ctx).await,
         Command::Recover(args) => recover::run(args, &ctx).await,
         Command::RegisterConnector(args) => register_connector::run(args, &ctx).await,
         Command::Connector(args) => connector::run(args, &ctx).await,
@@ -70,10 +70,4 @@ pub async fn dispatch(command: Command, global: &Global, out: &Output) -> Result
         Command::Status(args) => status::run(args, &ctx).await,
         Command::Demo(args) => demo::run(args, &ctx).await,
     }
-}
-
-/// For commands whose implementation has not landed yet: a clear error and exit code 2, so no
-/// script mistakes a placeholder for success.
-pub(crate) fn not_implemented(command: &str) -> Result<Exit> {
-    Err(Error::NotImplemented { command: command.to_string() })
 }

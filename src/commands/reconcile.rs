@@ -2,6 +2,9 @@
 
 use clap::Args;
 
+use crate::bootstrap::{catalog, reconcile};
+use crate::clients::clickhouse::ClickHouse;
+use crate::clients::postgres;
 use crate::context::Ctx;
 use crate::error::{Exit, Result};
 
@@ -12,6 +15,23 @@ pub struct ReconcileArgs {
     pub tables: Option<String>,
 }
 
-pub async fn run(_args: ReconcileArgs, _ctx: &Ctx) -> Result<Exit> {
-    super::not_implemented("reconcile")
+pub async fn run(args: ReconcileArgs, ctx: &Ctx) -> Result<Exit> {
+    let pg = postgres::connect(&ctx.settings).await?;
+    let ch = ClickHouse::new(&ctx.settings)?;
+    let tables = match &args.tables {
+        Some(list) => catalog::parse_tables(list)?,
+        None => catalog::captured_tables(&ctx.settings)?,
+    };
+    let progress = ctx.out.progress(format!("comparing {} tables", tables.len()));
+    let report = match reconcile::reconcile(&pg, &ch, &tables).await {
+        Ok(r) => {
+            progress.finish(if r.equal { "equal" } else { "divergent" });
+            r
+        }
+        Err(e) => {
+            progress.fail("failed");
+            return Err(e);
+        }
+    };
+    Ok(ctx.out.report(&report))
 }

@@ -28,18 +28,18 @@ pub struct RegisterConnectorArgs {
 }
 
 #[derive(Debug, Serialize)]
-struct RegisterReport {
-    connector: String,
+pub(crate) struct RegisterReport {
+    pub connector: String,
     #[serde(flatten)]
-    applied: Applied,
-    tables: usize,
-    topic_prefix: String,
-    state: String,
-    snapshot: SnapshotState,
+    pub applied: Applied,
+    pub tables: usize,
+    pub topic_prefix: String,
+    pub state: String,
+    pub snapshot: SnapshotState,
     /// Tables new to the allowlist: streamed from now on, existing rows not yet snapshotted.
-    new_tables: Vec<TableName>,
-    source_changes: Vec<String>,
-    warnings: Vec<String>,
+    pub new_tables: Vec<TableName>,
+    pub source_changes: Vec<String>,
+    pub warnings: Vec<String>,
 }
 
 impl Report for RegisterReport {
@@ -87,14 +87,28 @@ pub fn describe_snapshot(state: &SnapshotState) -> String {
 
 pub async fn run(args: RegisterConnectorArgs, ctx: &Ctx) -> Result<Exit> {
     let config = connector_config::load(&ctx.settings)?;
+    match prepare_source(ctx, &config, args.yes).await? {
+        Source::Ready { preflight, changes } => {
+            let report = register(ctx, &config, preflight, changes, Duration::from_secs(args.timeout)).await?;
+            Ok(ctx.out.report(&report))
+        }
+        Source::Blocked(preflight) => Ok(print_blocked(ctx, &preflight)),
+    }
+}
+
+/// PUTs the config when it differs from the registered one, waits until the connector runs, and
+/// reads where its snapshot is.
+pub(crate) async fn register(
+    ctx: &Ctx,
+    config: &connector_config::ConnectorConfig,
+    preflight: Preflight,
+    source_changes: Vec<String>,
+    timeout: Duration,
+) -> Result<RegisterReport> {
     let name = ctx.settings.cdc.connector_name.clone();
-    let (preflight, source_changes) = match prepare_source(ctx, &config, args.yes).await? {
-        Source::Ready { preflight, changes } => (preflight, changes),
-        Source::Blocked(exit) => return Ok(exit),
-    };
     let connect = Connect::new(&ctx.settings)?;
     let progress = ctx.out.progress(format!("Registering connector {name}"));
-    let (applied, new_tables) = match register::put_if_changed(&connect, &name, &config).await {
+    let (applied, new_tables) = match register::put_if_changed(&connect, &name, config).await {
         Ok(result) => result,
         Err(e) => {
             progress.fail("refused");
@@ -103,11 +117,7 @@ pub async fn run(args: RegisterConnectorArgs, ctx: &Ctx) -> Result<Exit> {
     };
     progress.finish(applied.describe());
     let progress = ctx.out.progress(format!("Waiting for {name} to run"));
-    let status = match register::wait_running(&connect, &name, Duration::from_secs(args.timeout), |s| {
-        progress.update(s)
-    })
-    .await
-    {
+    let status = match register::wait_running(&connect, &name, timeout, |s| progress.update(s)).await {
         Ok(status) => status,
         Err(e) => {
             progress.fail("not running");
@@ -122,7 +132,7 @@ pub async fn run(args: RegisterConnectorArgs, ctx: &Ctx) -> Result<Exit> {
         .filter(|c| c.level == Level::Warn)
         .map(|c| format!("{}: {}", c.name, c.message))
         .collect();
-    Ok(ctx.out.report(&RegisterReport {
+    Ok(RegisterReport {
         connector: name,
         applied,
         tables: config.tables().len(),
@@ -132,18 +142,18 @@ pub async fn run(args: RegisterConnectorArgs, ctx: &Ctx) -> Result<Exit> {
         new_tables,
         source_changes,
         warnings,
-    }))
+    })
 }
 
 pub(crate) enum Source {
     /// Registration may go ahead; `changes` were made on the source.
     Ready { preflight: Preflight, changes: Vec<String> },
-    /// Failed findings, already printed with their fixes: exit with this code.
-    Blocked(Exit),
+    /// Some findings failed: nothing may be registered until they are fixed.
+    Blocked(Preflight),
 }
 
 /// The source preflight with its offered fixes: applied with `--yes` or after a yes on the
-/// terminal when the user may make them, printed as SQL for a DBA otherwise.
+/// terminal when the user may make them, left for a DBA otherwise (see [`dba_sql`]).
 pub(crate) async fn prepare_source(ctx: &Ctx, config: &connector_config::ConnectorConfig, yes: bool) -> Result<Source> {
     let progress = ctx.out.progress("Checking the source database");
     let (mut client, mut found) = match register::preflight(&ctx.settings, config).await {
@@ -172,15 +182,25 @@ pub(crate) async fn prepare_source(ctx: &Ctx, config: &connector_config::Connect
         }
     }
     if found.checks.iter().any(|c| c.level == Level::Fail) {
-        let sql: Vec<&str> = found.fixes.iter().flat_map(|f| f.sql.iter().map(String::as_str)).collect();
-        let exit = ctx.out.report(&CheckReport::new("Source preflight", found.checks.clone()));
-        if !sql.is_empty() && !ctx.out.json {
-            ctx.out.info(format!("SQL for a DBA (as a superuser or the tables' owner):\n  {}", sql.join("\n  ")));
-        }
-        ctx.out.info("Fix the failed checks above, then run this command again.");
-        return Ok(Source::Blocked(exit));
+        return Ok(Source::Blocked(found));
     }
     Ok(Source::Ready { preflight: found, changes: applied })
+}
+
+/// The SQL that fixes a blocked preflight, for a DBA to run.
+pub(crate) fn dba_sql(preflight: &Preflight) -> Vec<&str> {
+    preflight.fixes.iter().flat_map(|f| f.sql.iter().map(String::as_str)).collect()
+}
+
+/// Prints a blocked preflight's findings with their fixes, and the SQL for a DBA.
+pub(crate) fn print_blocked(ctx: &Ctx, preflight: &Preflight) -> Exit {
+    let exit = ctx.out.report(&CheckReport::new("Source preflight", preflight.checks.clone()));
+    let sql = dba_sql(preflight);
+    if !sql.is_empty() && !ctx.out.json {
+        ctx.out.info(format!("SQL for a DBA (as a superuser or the tables' owner):\n  {}", sql.join("\n  ")));
+    }
+    ctx.out.info("Fix the failed checks above, then run this command again.");
+    exit
 }
 
 fn summary(p: &Preflight) -> String {

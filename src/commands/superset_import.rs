@@ -26,21 +26,21 @@ pub struct SupersetImportArgs {
 }
 
 #[derive(Debug, Serialize)]
-struct Imported {
-    package: String,
-    dir: String,
-    databases: usize,
-    datasets: usize,
-    charts: usize,
-    dashboards: usize,
+pub struct Imported {
+    pub package: String,
+    pub dir: String,
+    pub databases: usize,
+    pub datasets: usize,
+    pub charts: usize,
+    pub dashboards: usize,
     /// SHA-256 of the bundle sent: the same digest means the same content.
-    bundle_sha256: String,
+    pub bundle_sha256: String,
 }
 
 #[derive(Debug, Serialize)]
-struct ImportReport {
-    superset_url: String,
-    imported: Vec<Imported>,
+pub struct ImportReport {
+    pub superset_url: String,
+    pub imported: Vec<Imported>,
 }
 
 impl Report for ImportReport {
@@ -65,21 +65,64 @@ impl Report for ImportReport {
     }
 }
 
-pub async fn run(args: SupersetImportArgs, ctx: &Ctx) -> Result<Exit> {
-    let settings = &ctx.settings;
-    let (models, dirs) = match &args.path {
-        Some(path) => one_directory(&settings.project_dir.join(path))?,
-        None => configured(settings)?,
-    };
-    let findings = packages::validate_superset(&models);
-    if !findings.is_empty() {
-        return refuse(ctx, &models, findings);
+/// What an import came to: done, or refused before anything was sent (invalid assets).
+pub enum Outcome {
+    Imported(ImportReport),
+    Refused(CheckReport),
+}
+
+/// The packages to import, read for the validator, and their asset folders in import order.
+pub struct Selection {
+    models: Vec<PackageModel>,
+    dirs: Vec<AssetDir>,
+}
+
+impl Selection {
+    /// The asset trees, in import order.
+    pub fn trees(&self) -> Vec<AssetTree> {
+        self.dirs.iter().map(|d| tree::read_tree(&d.package, &d.dir)).collect()
     }
-    let trees: Vec<AssetTree> = dirs.iter().map(|d| tree::read_tree(&d.package, &d.dir)).collect();
+}
+
+pub async fn run(args: SupersetImportArgs, ctx: &Ctx) -> Result<Exit> {
+    let selection = match &args.path {
+        Some(path) => one_directory(&ctx.settings.project_dir.join(path))?,
+        None => configured(&ctx.settings)?,
+    };
+    match import(ctx, &selection).await? {
+        Outcome::Imported(report) => Ok(ctx.out.report(&report)),
+        Outcome::Refused(report) => Ok(ctx.out.report(&report)),
+    }
+}
+
+/// Each tree's bundle digest, by package: what an import of these trees would send.
+pub fn digests(settings: &Settings, trees: &[AssetTree]) -> Result<BTreeMap<String, String>> {
+    let target = clickhouse_target(settings)?;
+    trees
+        .iter()
+        .filter(|t| !t.assets.is_empty())
+        .map(|t| {
+            let bundle = bundle::build(t, &target)
+                .map_err(|e| Error::file(&t.dir, format!("cannot build the import bundle: {e}")))?;
+            Ok((t.package.clone(), bundle.digest))
+        })
+        .collect()
+}
+
+/// Validates the selection, then imports its trees in order. Invalid assets are refused before
+/// anything is sent.
+pub async fn import(ctx: &Ctx, selection: &Selection) -> Result<Outcome> {
+    let settings = &ctx.settings;
+    let models = &selection.models;
+    let findings = packages::validate_superset(models);
+    if !findings.is_empty() {
+        return Ok(Outcome::Refused(refusal(models, findings)));
+    }
+    let trees = selection.trees();
     // The validator has just read these files: a problem now means one changed in between.
     let changed: Vec<Finding> = trees.iter().flat_map(|t| t.findings.iter().cloned()).collect();
     if !changed.is_empty() {
-        return refuse(ctx, &models, changed);
+        return Ok(Outcome::Refused(refusal(models, changed)));
     }
     announce_init(ctx);
     let mut superset = Superset::new(settings)?;
@@ -94,7 +137,7 @@ pub async fn run(args: SupersetImportArgs, ctx: &Ctx) -> Result<Exit> {
     // extension's or export's directory), references outside must already be in Superset.
     let mut missing = Vec::new();
     if !models.iter().any(|m| m.kind() == Some(PackageKind::Core)) {
-        for dangling in rules::dangling_references(&models) {
+        for dangling in rules::dangling_references(models) {
             if superset.find(dangling.kind, &dangling.uuid).await?.is_none() {
                 missing.push(dangling.finding().with_hint(format!(
                     "Superset has no {} with this UUID either: import the package that defines it first, or fix the UUID",
@@ -104,7 +147,7 @@ pub async fn run(args: SupersetImportArgs, ctx: &Ctx) -> Result<Exit> {
         }
     }
     if !missing.is_empty() {
-        return refuse(ctx, &models, missing);
+        return Ok(Outcome::Refused(refusal(models, missing)));
     }
 
     let target = clickhouse_target(settings)?;
@@ -140,21 +183,20 @@ pub async fn run(args: SupersetImportArgs, ctx: &Ctx) -> Result<Exit> {
             bundle_sha256: bundle.digest,
         });
     }
-    Ok(ctx.out.report(&ImportReport { superset_url: superset.url().to_string(), imported }))
+    Ok(Outcome::Imported(ImportReport { superset_url: superset.url().to_string(), imported }))
 }
 
-/// The configured packages (and the project's platform assets), read for the validator, and
-/// their asset folders in import order.
-fn configured(settings: &Settings) -> Result<(Vec<PackageModel>, Vec<AssetDir>)> {
+/// The configured packages and the project's platform assets.
+pub fn configured(settings: &Settings) -> Result<Selection> {
     let packages = packages::resolve(settings)?;
     let platform = platform_assets(settings).map(|dir| load::load_assets(&dir, PLATFORM));
     let models = platform.into_iter().chain(packages.iter().map(|p| load::load(&p.root))).collect();
-    Ok((models, asset_dirs(settings, &packages)))
+    Ok(Selection { models, dirs: asset_dirs(settings, &packages) })
 }
 
 /// The directory given on the command line: a package, or an asset folder such as an unzipped
 /// export.
-fn one_directory(dir: &Path) -> Result<(Vec<PackageModel>, Vec<AssetDir>)> {
+fn one_directory(dir: &Path) -> Result<Selection> {
     if !dir.is_dir() {
         return Err(Error::file(dir, "is not a directory")
             .with_hint("pass a package directory or its superset/assets directory"));
@@ -162,7 +204,7 @@ fn one_directory(dir: &Path) -> Result<(Vec<PackageModel>, Vec<AssetDir>)> {
     let assets = tree::assets_dir_of(dir);
     let model = if assets == dir { load::load_assets(dir, &load::folder_label(dir)) } else { load::load(dir) };
     let dirs = vec![AssetDir { package: model.label.clone(), dir: assets }];
-    Ok((vec![model], dirs))
+    Ok(Selection { models: vec![model], dirs })
 }
 
 /// Where Superset reaches ClickHouse: SUPERSET_CLICKHOUSE_URL (default CLICKHOUSE_URL).
@@ -188,8 +230,8 @@ fn announce_init(ctx: &Ctx) {
     }
 }
 
-/// Prints the findings (exit 1) and stops before anything is imported.
-fn refuse(ctx: &Ctx, models: &[PackageModel], findings: Vec<Finding>) -> Result<Exit> {
+/// The findings as a report (exit 1): nothing was imported.
+fn refusal(models: &[PackageModel], findings: Vec<Finding>) -> CheckReport {
     let checks = findings
         .into_iter()
         .map(|mut f| {
@@ -204,5 +246,5 @@ fn refuse(ctx: &Ctx, models: &[PackageModel], findings: Vec<Finding>) -> Result<
             }
         })
         .collect();
-    Ok(ctx.out.report(&CheckReport::new("Superset assets are not valid; nothing was imported", checks)))
+    CheckReport::new("Superset assets are not valid; nothing was imported", checks)
 }

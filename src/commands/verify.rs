@@ -1,11 +1,15 @@
 //! `olmisctl verify <target>`.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use clap::{Args, ValueEnum};
 
-use crate::checks::CheckReport;
+use crate::checks::{Check, CheckReport};
 use crate::clickhouse::{freshness, ingestion};
 use crate::context::Ctx;
 use crate::error::{Exit, Result};
+use crate::verify_all::{self, TargetRun};
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -23,7 +27,7 @@ pub struct VerifyArgs {
     pub render: bool,
     /// (superset --render) Folder for one screenshot per dashboard [default: <temp dir>/olmisctl-superset-render]
     #[arg(long, value_name = "DIR")]
-    pub screenshots: Option<std::path::PathBuf>,
+    pub screenshots: Option<PathBuf>,
     /// (freshness) Also say whether anything landed after this time (ISO 8601; empty = never):
     /// "new_data" in the JSON
     #[arg(long, value_name = "TIMESTAMP")]
@@ -35,6 +39,18 @@ pub struct VerifyArgs {
     /// (freshness) Maximum age of the newest event [default: FRESHNESS_MAX_AGE_MINUTES]
     #[arg(long, value_name = "MINUTES")]
     pub max_age_minutes: Option<u32>,
+}
+
+impl VerifyArgs {
+    /// `verify all` with every flag at its default (for `setup`).
+    pub fn all() -> Result<VerifyArgs> {
+        use clap::{Args as _, FromArgMatches as _};
+        let bad = |e: clap::Error| crate::error::Error::usage(format!("verify all: {e}"));
+        let matches = VerifyArgs::augment_args(clap::Command::new("verify"))
+            .try_get_matches_from(["verify", "all"])
+            .map_err(bad)?;
+        VerifyArgs::from_arg_matches(&matches).map_err(bad)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -55,12 +71,13 @@ pub enum VerifyTarget {
     Superset,
     /// The configured packages are valid
     Packages,
-    /// Everything above
+    /// Everything above, in parallel, with a summary
     All,
 }
 
 pub async fn run(args: VerifyArgs, ctx: &Ctx) -> Result<Exit> {
     match args.target {
+        VerifyTarget::Services => Ok(ctx.out.report(&services(ctx).await)),
         VerifyTarget::Dbt => Ok(ctx.out.report(&crate::dbt::verify::check(&ctx.settings).await)),
         VerifyTarget::Ingestion => Ok(ctx.out.report(&ingestion::run(ctx).await?)),
         VerifyTarget::Freshness => {
@@ -72,28 +89,76 @@ pub async fn run(args: VerifyArgs, ctx: &Ctx) -> Result<Exit> {
             Ok(ctx.out.report(&freshness::run(ctx, &gate).await?))
         }
         VerifyTarget::Packages => Ok(ctx.out.report(&packages(ctx).await?)),
-        VerifyTarget::Cdc => {
-            let checks = crate::cdc::verify::checks(&ctx.settings, &ctx.out).await?;
-            Ok(ctx.out.report(&CheckReport::new("verify cdc", checks)))
-        }
+        VerifyTarget::Cdc => Ok(ctx.out.report(&cdc(ctx).await?)),
         VerifyTarget::Airflow => {
-            let timeout = std::time::Duration::from_secs(args.run_timeout);
-            let report = crate::airflow::verify(ctx, args.trigger, timeout).await?;
+            let report = crate::airflow::verify(ctx, args.trigger, Duration::from_secs(args.run_timeout)).await?;
             Ok(ctx.out.report(&report))
         }
         VerifyTarget::Superset => {
-            let screenshots = match &args.screenshots {
-                Some(dir) => ctx.settings.project_dir.join(dir),
-                None => std::env::temp_dir().join("olmisctl-superset-render"),
-            };
-            let report = crate::superset::verify::verify(ctx, args.render, &screenshots).await?;
+            let report = crate::superset::verify::verify(ctx, args.render, &screenshots(&args, ctx)).await?;
             Ok(ctx.out.report(&report))
         }
-        other => {
-            let name = other.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
-            super::not_implemented(&format!("verify {name}"))
-        }
+        VerifyTarget::All => Ok(ctx.out.report(&all(&args, ctx).await)),
     }
+}
+
+fn screenshots(args: &VerifyArgs, ctx: &Ctx) -> PathBuf {
+    match &args.screenshots {
+        Some(dir) => ctx.settings.project_dir.join(dir),
+        None => std::env::temp_dir().join("olmisctl-superset-render"),
+    }
+}
+
+async fn services(ctx: &Ctx) -> CheckReport {
+    let progress = ctx.out.progress("Checking every service's health");
+    let checks = crate::services::probe(&ctx.settings).await;
+    let report = CheckReport::new("verify services", checks);
+    progress.finish(format!("{:?}", report.status).to_lowercase());
+    report
+}
+
+async fn cdc(ctx: &Ctx) -> Result<CheckReport> {
+    Ok(CheckReport::new("verify cdc", crate::cdc::verify::checks(&ctx.settings, &ctx.out).await?))
+}
+
+/// Every target at once: they only read, so none depends on another's outcome. Their own progress
+/// lines are silenced in favour of one line that counts them down.
+pub async fn all(args: &VerifyArgs, ctx: &Ctx) -> verify_all::AllReport {
+    let quiet = Ctx { settings: ctx.settings.clone(), out: ctx.out.silenced() };
+    let quiet = &quiet;
+    let screenshots = screenshots(args, ctx);
+    let timeout = Duration::from_secs(args.run_timeout);
+    let gate = freshness::Gate {
+        since: None,
+        max_age_minutes: args.max_age_minutes.unwrap_or(ctx.settings.dbt.freshness_max_age_minutes),
+        exit_when_nothing_new: false,
+    };
+    let gate = &gate;
+    let targets: Vec<(&'static str, TargetRun)> = vec![
+        ("services", Box::pin(async move { Ok(services(quiet).await) })),
+        ("packages", Box::pin(packages(quiet))),
+        ("cdc", Box::pin(cdc(quiet))),
+        ("ingestion", Box::pin(ingestion::run(quiet))),
+        ("freshness", Box::pin(async move { Ok(freshness_checks(&freshness::run(quiet, gate).await?)) })),
+        ("dbt", Box::pin(async move { Ok(crate::dbt::verify::check(&quiet.settings).await) })),
+        ("airflow", Box::pin(async move { Ok(crate::airflow::verify(quiet, args.trigger, timeout).await?.checks) })),
+        ("superset", Box::pin(async move { crate::superset::verify::verify(quiet, args.render, &screenshots).await })),
+    ];
+    verify_all::run(&ctx.out, targets).await
+}
+
+/// The freshness gate as checks, one per topic: fresh and idle topics pass, stale ones fail.
+fn freshness_checks(report: &freshness::FreshnessReport) -> CheckReport {
+    let checks = report
+        .topics
+        .iter()
+        .map(|t| match t.state {
+            freshness::State::Fresh | freshness::State::Idle => Check::pass(&t.topic, &t.detail),
+            freshness::State::Stale => Check::fail(&t.topic, &t.detail)
+                .with_hint("`olmisctl verify ingestion` shows the consumer; `olmisctl status` the whole pipeline"),
+        })
+        .collect();
+    CheckReport::new(format!("verify freshness (at most {} minutes old)", report.max_age_minutes), checks)
 }
 
 /// The configured packages pass the validator (the same rules as `packages validate`).

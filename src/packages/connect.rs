@@ -38,14 +38,23 @@ pub struct Template {
 
 impl Template {
     /// The default of `${SOURCE_PG_TABLE_ALLOWLIST:-...}`: the tables the package captures unless
-    /// the operator overrides them.
-    pub fn default_tables(&self) -> Vec<TableName> {
-        self.placeholders
-            .iter()
-            .find(|p| p.name == ALLOWLIST_VAR)
-            .and_then(|p| p.default.as_deref())
-            .map(|list| crate::settings::split_list(list).iter().filter_map(|t| TableName::parse(t)).collect())
-            .unwrap_or_default()
+    /// the operator overrides them. Else what is wrong with it, and its line when it is there.
+    pub fn default_tables(&self) -> Result<Vec<TableName>, (Option<usize>, String)> {
+        let Some(p) = self.placeholders.iter().find(|p| p.name == ALLOWLIST_VAR) else {
+            let message =
+                format!("the core's template has no `${{{ALLOWLIST_VAR}:-...}}`: it must list the tables it captures");
+            return Err((None, message));
+        };
+        let listed = p.default.as_deref().map(crate::settings::split_list).unwrap_or_default();
+        let bad: Vec<&String> = listed.iter().filter(|t| TableName::parse(t).is_none()).collect();
+        let what = if listed.is_empty() {
+            "no default tables".to_string()
+        } else if !bad.is_empty() {
+            format!("entries that are not schema.table: {bad:?}")
+        } else {
+            return Ok(listed.iter().filter_map(|t| TableName::parse(t)).collect());
+        };
+        Err((Some(p.line), format!("`${{{ALLOWLIST_VAR}:-...}}` has {what}")))
     }
 }
 
@@ -148,8 +157,18 @@ mod tests {
             names,
             vec![("SOURCE_PG_CONNECT_HOST", 3), ("SOURCE_PG_PASSWORD", 4), ("SOURCE_PG_TABLE_ALLOWLIST", 5)]
         );
-        let tables: Vec<String> = t.default_tables().iter().map(ToString::to_string).collect();
+        let tables: Vec<String> = t.default_tables().unwrap().iter().map(ToString::to_string).collect();
         assert_eq!(tables, vec!["referencedata.facilities", "requisition.requisitions"]);
+    }
+
+    #[test]
+    fn default_tables_must_all_be_schema_table() {
+        let t = parse_template("{\n\"table.include.list\": \"${SOURCE_PG_TABLE_ALLOWLIST:-a.b,Facilities}\"\n}");
+        let (line, message) = t.default_tables().unwrap_err();
+        assert_eq!(line, Some(2));
+        assert!(message.contains("\"Facilities\""), "{message}");
+        let t = parse_template("{\"table.include.list\": \"a.b\"}");
+        assert_eq!(t.default_tables().unwrap_err().0, None);
     }
 
     #[test]

@@ -257,3 +257,28 @@ fn read_assets(r: &mut Reader, dir: &Path) -> Vec<AssetFile> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_asset_folder_reads_like_a_packages_assets() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("charts")).unwrap();
+        std::fs::write(dir.path().join("metadata.yaml"), "version: 1.0.0\ntype: assets\n").unwrap();
+        std::fs::write(dir.path().join("charts/bad.yaml"), "slice_name: [unclosed\n").unwrap();
+        std::fs::write(dir.path().join("charts/empty.yaml"), "").unwrap();
+        let model = load_assets(dir.path(), "export");
+        assert_eq!(model.label, "export");
+        let problems: Vec<(&str, String)> =
+            model.problems.iter().map(|f| (f.rule, f.file.as_ref().unwrap().display().to_string())).collect();
+        assert_eq!(
+            problems,
+            [
+                ("yaml.parse", "charts/bad.yaml".to_string()),
+                ("superset.required-fields", "charts/empty.yaml".to_string())
+            ]
+        );
+    }
+}

@@ -121,12 +121,11 @@ impl PackageSet {
             )
         })?;
         let text = files::read_text(&path).map_err(|message| Error::file(&path, message))?;
-        let tables = connect::parse_template(&text).default_tables();
-        if tables.is_empty() {
-            return Err(Error::file(&path, format!("has no default tables in ${{{}:-...}}", connect::ALLOWLIST_VAR))
-                .with_hint("run `olmisctl packages validate` for details, or set SOURCE_PG_TABLE_ALLOWLIST"));
-        }
-        Ok(tables)
+        connect::parse_template(&text).default_tables().map_err(|(line, message)| {
+            let at = line.map(|l| format!("line {l}: ")).unwrap_or_default();
+            Error::file(&path, format!("{at}{message}"))
+                .with_hint("run `olmisctl packages validate` for details, or set SOURCE_PG_TABLE_ALLOWLIST")
+        })
     }
 }
 

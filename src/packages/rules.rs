@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 
 use semver::Version;
 
-use super::connect::{self, ALLOWLIST_VAR};
+use super::connect;
 use super::manifest::{PackageKind, Part};
 use super::model::{AssetFile, Finding, PackageModel, Resource};
 use super::superset::AssetKind;
-use crate::settings::{TableName, vars};
+use crate::settings::vars;
 
 /// Which packages a rule is checked for (and so listed as PASS for).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -356,36 +356,11 @@ fn connect_rules(pkg: &PackageModel) -> Vec<Finding> {
                 );
             }
         }
-        if is_core && c.file.as_path() == Path::new(connect::TEMPLATE_FILE) {
-            match c.template.placeholders.iter().find(|p| p.name == ALLOWLIST_VAR) {
-                None => out.push(Finding::new(
-                    "connect.template",
-                    &pkg.label,
-                    Some(c.file.clone()),
-                    None,
-                    format!(
-                        "the core's template has no `${{{ALLOWLIST_VAR}:-...}}`: it must list the tables it captures"
-                    ),
-                )),
-                Some(p) => {
-                    let listed = p.default.as_deref().map(crate::settings::split_list).unwrap_or_default();
-                    let bad: Vec<&String> = listed.iter().filter(|t| TableName::parse(t).is_none()).collect();
-                    if listed.is_empty() || !bad.is_empty() {
-                        let what = if listed.is_empty() {
-                            "no default tables".to_string()
-                        } else {
-                            format!("entries that are not schema.table: {bad:?}")
-                        };
-                        out.push(Finding::new(
-                            "connect.template",
-                            &pkg.label,
-                            Some(c.file.clone()),
-                            Some(p.line),
-                            format!("`${{{ALLOWLIST_VAR}:-...}}` has {what}"),
-                        ));
-                    }
-                }
-            }
+        if is_core
+            && c.file.as_path() == Path::new(connect::TEMPLATE_FILE)
+            && let Err((line, message)) = c.template.default_tables()
+        {
+            out.push(Finding::new("connect.template", &pkg.label, Some(c.file.clone()), line, message));
         }
         for (key, line) in &c.template.literal_secrets {
             let (file, line) = at(*line);
@@ -780,19 +755,51 @@ mod tests {
         assert!(findings[0].message.contains("the core must build without extensions"), "{}", findings[0].message);
     }
 
+    fn asset(kind: superset::AssetKind, file: &str, text: &str) -> AssetFile {
+        AssetFile { file: file.into(), asset: superset::parse_asset(kind, &yaml::parse(text).unwrap().unwrap()) }
+    }
+
+    #[test]
+    fn dangling_references_name_the_kind_and_uuid_they_miss() {
+        let mut ext = package("ext", "extension", &[], &[]);
+        let chart = "slice_name: C\nviz_type: table\nuuid: 11111111-2222-3333-4444-555555555551\nversion: 1.0.0\ndataset_uuid: 11111111-2222-3333-4444-55555555dead\n";
+        ext.assets.push(asset(superset::AssetKind::Chart, "superset/assets/charts/c.yaml", chart));
+        let dangling = dangling_references(std::slice::from_ref(&ext));
+        assert_eq!(dangling.len(), 1, "{dangling:?}");
+        assert_eq!((dangling[0].kind, dangling[0].line), (superset::AssetKind::Dataset, 5));
+        assert_eq!(dangling[0].uuid, "11111111-2222-3333-4444-55555555dead");
+        let finding = dangling[0].finding();
+        assert_eq!(finding.rule, "superset.dangling-chart-dataset");
+        // Without a core the set can't judge references; with one, the validator reports it.
+        assert!(run(std::slice::from_ref(&ext)).iter().all(|f| f.rule != finding.rule));
+        let core = package("core", "core", &[], &[]);
+        assert!(run(&[core, ext]).contains(&finding));
+    }
+
+    #[test]
+    fn superset_import_stops_on_the_superset_rules_and_unreadable_assets_only() {
+        let blocks =
+            |rule, file: &str| blocks_superset_import(&Finding::new(rule, "p", Some(file.into()), None, "x".into()));
+        assert!(blocks("superset.dangling-chart-dataset", "superset/assets/charts/c.yaml"));
+        assert!(blocks("secrets.password-in-database", "superset/assets/databases/d.yaml"));
+        assert!(blocks("yaml.parse", "superset/assets/charts/c.yaml"));
+        assert!(blocks("files.readable", "charts/c.yaml"), "an asset folder read on its own");
+        assert!(!blocks("superset.dataset-table", "superset/assets/datasets/db/t.yaml"));
+        assert!(!blocks("yaml.parse", "dbt/models/schema.yml"));
+        assert!(!blocks("secrets.password-in-connector", "connect/connector.json.tmpl"));
+        assert!(!blocks("manifest.schema", "manifest.yaml"));
+    }
+
     #[test]
     fn an_identical_database_may_be_repeated_but_not_changed() {
         let db = "database_name: D\nsqlalchemy_uri: clickhousedb://u:XXXXXXXXXX@h:8123/curated\nuuid: 11111111-2222-3333-4444-555555555555\nversion: 1.0.0\n";
-        let asset = |text: &str| AssetFile {
-            file: "superset/assets/databases/d.yaml".into(),
-            asset: superset::parse_asset(superset::AssetKind::Database, &yaml::parse(text).unwrap().unwrap()),
-        };
+        let db_asset = |text: &str| asset(superset::AssetKind::Database, "superset/assets/databases/d.yaml", text);
         let mut core = package("core", "core", &[], &[]);
         let mut ext = package("ext", "extension", &[], &[]);
-        core.assets.push(asset(db));
-        ext.assets.push(asset(&format!("# a comment and other formatting\n{}", db.replace(": D", ": \"D\""))));
+        core.assets.push(db_asset(db));
+        ext.assets.push(db_asset(&format!("# a comment and other formatting\n{}", db.replace(": D", ": \"D\""))));
         assert!(run(&[core.clone(), ext.clone()]).is_empty());
-        ext.assets[0] = asset(&db.replace("curated", "raw"));
+        ext.assets[0] = db_asset(&db.replace("curated", "raw"));
         assert_eq!(rules_of(&run(&[core, ext])), [("superset.uuid-reuse", "ext")]);
     }
 }

@@ -188,7 +188,7 @@ pub const VARS: &[Var] = &[
         ClickHouse,
         None,
         List,
-        "Topics to land, full names (default: SOURCE_PG_TABLE_ALLOWLIST with the prefix when set, else clickhouse/config/topics.yaml)",
+        "Topics to land, full names (default: SOURCE_PG_TABLE_ALLOWLIST with the prefix when set, else the core package's default tables)",
     ),
     var("RAW_TTL_DAYS", ClickHouse, Some("0"), Number, "Days to keep raw events; 0 keeps them forever"),
     var("SUPERSET_URL", Superset, Some("http://localhost:8088"), Url, "Superset URL"),

@@ -49,13 +49,7 @@ pub async fn verify(ctx: &Ctx, render: bool, screenshots: &Path) -> Result<Check
     }
     let progress = ctx.out.progress("Looking up the packages' Superset objects");
     let mut found: BTreeMap<String, Object> = BTreeMap::new();
-    let mut in_superset: BTreeMap<AssetKind, BTreeMap<String, Object>> = BTreeMap::new();
-    for kind in AssetKind::ALL {
-        if trees.iter().any(|t| t.of_kind(kind).next().is_some()) {
-            let all = superset.all(kind).await?;
-            in_superset.insert(kind, all.into_iter().map(|o| (o.uuid.clone(), o)).collect());
-        }
-    }
+    let in_superset = objects_by_uuid(&superset, &trees).await?;
     for tree in &trees {
         for kind in AssetKind::ALL {
             let assets: Vec<&Asset> = tree.of_kind(kind).collect();
@@ -120,6 +114,21 @@ pub async fn verify(ctx: &Ctx, render: bool, screenshots: &Path) -> Result<Check
         checks.extend(render_checks(ctx, &trees, &found, screenshots).await);
     }
     Ok(CheckReport::new(title, checks))
+}
+
+/// Superset's objects of every kind the trees have, by kind and UUID.
+pub async fn objects_by_uuid(
+    superset: &Superset,
+    trees: &[AssetTree],
+) -> Result<BTreeMap<AssetKind, BTreeMap<String, Object>>> {
+    let mut in_superset = BTreeMap::new();
+    for kind in AssetKind::ALL {
+        if trees.iter().any(|t| t.of_kind(kind).next().is_some()) {
+            let all = superset.all(kind).await?;
+            in_superset.insert(kind, all.into_iter().map(|o| (o.uuid.clone(), o)).collect());
+        }
+    }
+    Ok(in_superset)
 }
 
 fn connection_hint(reason: &str) -> &'static str {
