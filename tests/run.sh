@@ -53,4 +53,4 @@ cargo clippy --all-targets --locked -- -D warnings
 step "running all tests against the stack"
 export OLMIS_STACK_ENV
 OLMIS_STACK_ENV="$(tests/stack/stack.sh env)"
-cargo test --all-targets --locked --no-fail-fast "${cargo_args[@]}"
+cargo test --lib --bins --tests --locked --no-fail-fast "${cargo_args[@]}"
