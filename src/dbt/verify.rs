@@ -24,7 +24,7 @@ pub async fn check(settings: &Settings) -> CheckReport {
             return CheckReport::new(title, checks);
         }
     };
-    let curated = &settings.dbt.curated_database;
+    let curated = &settings.clickhouse.curated_database;
     let mut marts: Vec<&str> = manifest
         .nodes
         .values()
