@@ -37,7 +37,7 @@ WITH
     SELECT count() AS row_count, sum({{ _olmis_key_hash(source_keys) }}) AS key_checksum
     FROM (
       SELECT {{ 'DISTINCT' if distinct }} {{ source_keys | join(', ') }}
-      FROM postgresql({{ var('olmis_source_collection', 'olmis_source') }},
+      FROM postgresql({{ var('olmis_source_collection', 'olmis_source_curated') }},
                       database = '{{ var('olmis_source_database', 'open_lmis') }}',
                       schema = '{{ parts[0] }}', table = '{{ parts[1] }}')
       {%- if source_where %}

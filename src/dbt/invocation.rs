@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::settings::{Secret, Settings, required, vars};
 
-use super::source_collection::SOURCE_COLLECTION;
+use super::source_collection::collection_name;
 
 /// One dbt command of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,9 +58,9 @@ pub fn freshness_selector(selector: &str) -> String {
 /// The platform's dbt vars (see dbt/dbt_project.yml) from the configuration, as JSON.
 pub fn dbt_vars(settings: &Settings) -> String {
     let mut vars = serde_json::json!({
-        "olmis_raw_database": settings.dbt.raw_database,
+        "olmis_raw_database": settings.clickhouse.raw_database,
         "olmis_source_database": settings.source.db,
-        "olmis_source_collection": SOURCE_COLLECTION,
+        "olmis_source_collection": collection_name(&settings.clickhouse.curated_database),
         "olmis_freshness_max_age_minutes": settings.dbt.freshness_max_age_minutes,
     });
     if let Some(date) = &settings.dbt.as_of_date {
@@ -124,7 +124,7 @@ pub fn environment(
         ("OLMIS_DBT_CLICKHOUSE_PORT".to_string(), port.to_string()),
         ("OLMIS_DBT_CLICKHOUSE_SECURE".to_string(), if secure { "True" } else { "False" }.to_string()),
         ("CLICKHOUSE_USER".to_string(), settings.clickhouse.user.clone()),
-        ("DBT_CURATED_DATABASE".to_string(), settings.dbt.curated_database.clone()),
+        ("CLICKHOUSE_CURATED_DATABASE".to_string(), settings.clickhouse.curated_database.clone()),
     ];
     if !user_indirect_selection {
         set.push(("DBT_INDIRECT_SELECTION".to_string(), "cautious".to_string()));
@@ -172,7 +172,7 @@ mod tests {
         let parsed: serde_json::Value = serde_json::from_str(&vars).unwrap();
         assert_eq!(parsed["olmis_raw_database"], "raw");
         assert_eq!(parsed["olmis_source_database"], "open_lmis");
-        assert_eq!(parsed["olmis_source_collection"], SOURCE_COLLECTION);
+        assert_eq!(parsed["olmis_source_collection"], "olmis_source_curated");
         assert!(parsed.get("olmis_as_of_date").is_none());
         assert_eq!(args(Step::Deps, "x", &vars), ["deps", "--no-use-colors"]);
         assert_eq!(args(Step::Freshness, "x", &vars)[..2], ["source", "freshness"]);

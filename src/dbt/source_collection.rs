@@ -1,5 +1,5 @@
 //! The ClickHouse named collection holding the source PostgreSQL connection, which the
-//! `olmis_reconcile` dbt test reads through `postgresql(olmis_source, ...)`.
+//! `olmis_reconcile` dbt test reads through `postgresql(olmis_source_<curated>, ...)`.
 //!
 //! Keeping the connection in ClickHouse means the source password is in no dbt file, compiled SQL
 //! or log: ClickHouse stores it with its named collections and masks it in its query log and in
@@ -9,12 +9,17 @@ use crate::clients::clickhouse::{ClickHouse, SERVICE};
 use crate::error::{Error, Result};
 use crate::settings::{Secret, Settings, required};
 
-/// The collection's name; passed to dbt as the var `olmis_source_collection`.
-pub const SOURCE_COLLECTION: &str = "olmis_source";
+/// The collection's name, passed to dbt as the var `olmis_source_collection`: one per platform,
+/// named after its curated database (an identifier, so safe in SQL), so that platforms sharing a
+/// ClickHouse server with different sources never overwrite each other's connection.
+pub fn collection_name(curated_database: &str) -> String {
+    format!("olmis_source_{curated_database}")
+}
 
 /// The connection as ClickHouse sees the source: the host and port Kafka Connect uses
 /// (SOURCE_PG_CONNECT_*), since ClickHouse runs next to it.
 pub struct SourceConnection<'a> {
+    pub name: String,
     pub host: &'a str,
     pub port: u16,
     pub user: &'a str,
@@ -27,6 +32,7 @@ impl<'a> SourceConnection<'a> {
     pub fn from_settings(settings: &'a Settings) -> Result<SourceConnection<'a>> {
         let s = &settings.source;
         Ok(SourceConnection {
+            name: collection_name(&settings.clickhouse.curated_database),
             host: &s.connect_host,
             port: s.connect_port,
             user: &s.user,
@@ -50,8 +56,8 @@ impl<'a> SourceConnection<'a> {
             literal(self.database)
         );
         [
-            format!("CREATE NAMED COLLECTION IF NOT EXISTS {SOURCE_COLLECTION}{on_cluster} AS\n  {values}"),
-            format!("ALTER NAMED COLLECTION {SOURCE_COLLECTION}{on_cluster} SET\n  {values}"),
+            format!("CREATE NAMED COLLECTION IF NOT EXISTS {}{on_cluster} AS\n  {values}", self.name),
+            format!("ALTER NAMED COLLECTION {}{on_cluster} SET\n  {values}", self.name),
         ]
     }
 
@@ -86,6 +92,7 @@ mod tests {
     fn statements_quote_values_and_keep_them_off_the_first_line() {
         let password = Secret::new("p'w\\d".to_string());
         let conn = SourceConnection {
+            name: collection_name("curated"),
             host: "demo-source",
             port: 5432,
             user: "postgres",
@@ -96,9 +103,9 @@ mod tests {
         let [create, alter] = conn.statements();
         assert_eq!(
             create.lines().next().unwrap(),
-            "CREATE NAMED COLLECTION IF NOT EXISTS olmis_source ON CLUSTER `main` AS"
+            "CREATE NAMED COLLECTION IF NOT EXISTS olmis_source_curated ON CLUSTER `main` AS"
         );
-        assert_eq!(alter.lines().next().unwrap(), "ALTER NAMED COLLECTION olmis_source ON CLUSTER `main` SET");
+        assert_eq!(alter.lines().next().unwrap(), "ALTER NAMED COLLECTION olmis_source_curated ON CLUSTER `main` SET");
         assert!(create.ends_with(
             "host = 'demo-source', port = 5432, user = 'postgres', password = 'p\\'w\\\\d', database = 'open_lmis'"
         ));

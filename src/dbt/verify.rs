@@ -24,7 +24,7 @@ pub async fn check(settings: &Settings) -> CheckReport {
             return CheckReport::new(title, checks);
         }
     };
-    let curated = &settings.dbt.curated_database;
+    let curated = &settings.clickhouse.curated_database;
     let mut marts: Vec<&str> = manifest
         .nodes
         .values()
@@ -93,7 +93,7 @@ fn last_run(runner: &Runner) -> Check {
 }
 
 async fn mart_check(clickhouse: &ClickHouse, database: &str, mart: &str) -> Check {
-    let name = format!("mart {mart}");
+    let name = mart.to_string();
     let sql = format!("SELECT count() FROM `{database}`.`{mart}`");
     match clickhouse.try_raw(&format!("{sql}\nFORMAT TabSeparatedRaw")).await {
         Ok(Ok(body)) => match body.trim().parse::<u64>() {

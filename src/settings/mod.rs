@@ -79,6 +79,8 @@ pub struct ClickHouseSettings {
     pub cluster: Option<String>,
     pub raw_topics: Vec<String>,
     pub raw_ttl_days: u32,
+    pub raw_database: String,
+    pub curated_database: String,
 }
 
 #[derive(Debug, Clone)]
@@ -118,8 +120,6 @@ pub struct DbtSettings {
     pub select: Option<String>,
     pub freshness_max_age_minutes: u32,
     pub as_of_date: Option<String>,
-    pub raw_database: String,
-    pub curated_database: String,
 }
 
 #[derive(Debug, Clone)]
@@ -229,6 +229,8 @@ impl Settings {
                 cluster: p.opt("CLICKHOUSE_CLUSTER"),
                 raw_topics: p.list("RAW_KAFKA_TOPICS"),
                 raw_ttl_days: p.number("RAW_TTL_DAYS"),
+                raw_database: p.text("CLICKHOUSE_RAW_DATABASE"),
+                curated_database: p.text("CLICKHOUSE_CURATED_DATABASE"),
             },
             superset: SupersetSettings {
                 url: p.url("SUPERSET_URL")?,
@@ -262,8 +264,6 @@ impl Settings {
                 select: p.opt("DBT_SELECT"),
                 freshness_max_age_minutes: p.number("FRESHNESS_MAX_AGE_MINUTES"),
                 as_of_date: p.opt("DBT_AS_OF_DATE"),
-                raw_database: p.text("DBT_RAW_DATABASE"),
-                curated_database: p.text("DBT_CURATED_DATABASE"),
             },
             layers,
         })
@@ -441,11 +441,11 @@ mod tests {
 
     #[test]
     fn database_names_and_dates_are_checked() {
-        let s = load(&[("DBT_RAW_DATABASE", "raw_test"), ("DBT_AS_OF_DATE", "2024-02-29")]).unwrap();
-        assert_eq!(s.dbt.raw_database, "raw_test");
-        assert_eq!(s.dbt.curated_database, "curated");
+        let s = load(&[("CLICKHOUSE_RAW_DATABASE", "raw_test"), ("DBT_AS_OF_DATE", "2024-02-29")]).unwrap();
+        assert_eq!(s.clickhouse.raw_database, "raw_test");
+        assert_eq!(s.clickhouse.curated_database, "curated");
         assert_eq!(s.dbt.as_of_date.as_deref(), Some("2024-02-29"));
-        let err = load(&[("DBT_CURATED_DATABASE", "cur-ated")]).unwrap_err();
+        let err = load(&[("CLICKHOUSE_CURATED_DATABASE", "cur-ated")]).unwrap_err();
         assert!(err.to_string().contains("letters, digits and '_'"), "{err}");
         for bad in ["2023-02-29", "2024-13-01", "24-01-01", "2024-1-1", "yesterday"] {
             let err = load(&[("DBT_AS_OF_DATE", bad)]).unwrap_err();

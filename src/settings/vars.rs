@@ -191,6 +191,20 @@ pub const VARS: &[Var] = &[
         "Topics to land, full names (default: SOURCE_PG_TABLE_ALLOWLIST with the prefix when set, else the core package's default tables)",
     ),
     var("RAW_TTL_DAYS", ClickHouse, Some("0"), Number, "Days to keep raw events; 0 keeps them forever"),
+    var(
+        "CLICKHOUSE_RAW_DATABASE",
+        ClickHouse,
+        Some("raw"),
+        Identifier,
+        "ClickHouse database of the raw CDC event tables dbt reads (`events_<schema>_<table>`)",
+    ),
+    var(
+        "CLICKHOUSE_CURATED_DATABASE",
+        ClickHouse,
+        Some("curated"),
+        Identifier,
+        "ClickHouse database of the dbt marts (staging models go to `<it>_staging`; Superset's datasets read `curated`)",
+    ),
     var("SUPERSET_URL", Superset, Some("http://localhost:8088"), Url, "Superset URL"),
     var("SUPERSET_ADMIN_USER", Superset, Some("admin"), Text, "Superset admin user"),
     var(
@@ -262,20 +276,6 @@ pub const VARS: &[Var] = &[
         Some("120"),
         Number,
         "Raw data older than this fails the freshness gate, unless its consumer has landed everything in Kafka",
-    ),
-    var(
-        "DBT_RAW_DATABASE",
-        Dbt,
-        Some("raw"),
-        Identifier,
-        "ClickHouse database dbt reads the raw CDC event tables from (`clickhouse-init` creates them in `raw`)",
-    ),
-    var(
-        "DBT_CURATED_DATABASE",
-        Dbt,
-        Some("curated"),
-        Identifier,
-        "ClickHouse database dbt builds the marts in (staging in `<it>_staging`; Superset's datasets read `curated`)",
     ),
     var(
         "DBT_AS_OF_DATE",

@@ -159,8 +159,8 @@ impl Platform {
     pub fn olmisctl(&self) -> Command {
         let mut cmd = stack().olmisctl(self.project.path());
         let extensions: Vec<String> = self.extensions.iter().map(|p| p.display().to_string()).collect();
-        cmd.env("DBT_RAW_DATABASE", &self.raw)
-            .env("DBT_CURATED_DATABASE", &self.curated)
+        cmd.env("CLICKHOUSE_RAW_DATABASE", &self.raw)
+            .env("CLICKHOUSE_CURATED_DATABASE", &self.curated)
             .env("SOURCE_PG_DB", &self.source_db)
             .env("ANALYTICS_CORE_PATH", &self.core)
             .env("ANALYTICS_EXTENSIONS_PATHS", extensions.join(","))
