@@ -10,7 +10,9 @@ use crate::clients::connect::Connect;
 use crate::clients::postgres::query_error;
 use crate::commands::register_connector::{Source, prepare_source};
 use crate::context::Ctx;
-use crate::error::{Error, Result};
+use crate::dbt::{self, run::Goal};
+use crate::error::{Error, Exit, Result};
+use crate::output::{Report, Styles};
 
 /// Drops the slot once nothing streams from it any more (the walsender of a deleted connector can
 /// outlive it by a moment).
@@ -122,10 +124,14 @@ pub async fn wait_streaming(ctx: &Ctx, pg: &Client, timeout: Duration) -> Result
     }
 }
 
-fn unconnected(what: &str, module: &str) -> Error {
-    Error::NotImplemented { command: format!("{what} (needs the {module} module)") }
-}
-
-pub async fn dbt_build(_ctx: &Ctx) -> Result<String> {
-    Err(unconnected("building the marts", "dbt"))
+/// `dbt build` of the configured packages (as `olmisctl dbt-build`), so the marts include what was
+/// loaded. Its summary goes to the log; failures stop the recovery with dbt's findings.
+pub async fn dbt_build(ctx: &Ctx) -> Result<String> {
+    let summary = dbt::run::summary(ctx, Goal::Build { full_refresh: false }, None).await?;
+    let text = ctx.out.redact(&summary.human(&Styles::plain()));
+    if summary.exit() != Exit::Ok {
+        return Err(Error::Failed(format!("dbt build failed:\n{}", text.trim_end())));
+    }
+    ctx.out.info(text.trim_end());
+    Ok(format!("{} models built, {} tests passed", summary.nodes.built, summary.tests.passed))
 }

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::settings::{Secret, Settings, required, vars};
 
-use super::source_collection::SOURCE_COLLECTION;
+use super::source_collection::collection_name;
 
 /// One dbt command of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +60,7 @@ pub fn dbt_vars(settings: &Settings) -> String {
     let mut vars = serde_json::json!({
         "olmis_raw_database": settings.dbt.raw_database,
         "olmis_source_database": settings.source.db,
-        "olmis_source_collection": SOURCE_COLLECTION,
+        "olmis_source_collection": collection_name(settings),
         "olmis_freshness_max_age_minutes": settings.dbt.freshness_max_age_minutes,
     });
     if let Some(date) = &settings.dbt.as_of_date {
@@ -172,7 +172,9 @@ mod tests {
         let parsed: serde_json::Value = serde_json::from_str(&vars).unwrap();
         assert_eq!(parsed["olmis_raw_database"], "raw");
         assert_eq!(parsed["olmis_source_database"], "open_lmis");
-        assert_eq!(parsed["olmis_source_collection"], SOURCE_COLLECTION);
+        assert_eq!(parsed["olmis_source_collection"], collection_name(&s));
+        let other = settings(&[("SOURCE_PG_DB", "other")]);
+        assert_ne!(collection_name(&other), collection_name(&s), "one collection per source");
         assert!(parsed.get("olmis_as_of_date").is_none());
         assert_eq!(args(Step::Deps, "x", &vars), ["deps", "--no-use-colors"]);
         assert_eq!(args(Step::Freshness, "x", &vars)[..2], ["source", "freshness"]);

@@ -9,12 +9,22 @@ use crate::clients::clickhouse::{ClickHouse, SERVICE};
 use crate::error::{Error, Result};
 use crate::settings::{Secret, Settings, required};
 
-/// The collection's name; passed to dbt as the var `olmis_source_collection`.
-pub const SOURCE_COLLECTION: &str = "olmis_source";
+/// The collection's name, passed to dbt as the var `olmis_source_collection`: one per source
+/// connection, because a named collection belongs to the whole ClickHouse server, and two runs
+/// reading different sources (tests in parallel, or two deployments on one ClickHouse) would
+/// otherwise point each other's reconciliation tests at the wrong database.
+pub fn collection_name(settings: &Settings) -> String {
+    use sha2::Digest;
+    let s = &settings.source;
+    let id = format!("{}:{}/{}/{}", s.connect_host, s.connect_port, s.db, s.user);
+    let digest = sha2::Sha256::digest(id.as_bytes());
+    format!("olmis_source_{}", hex::encode(&digest[..4]))
+}
 
 /// The connection as ClickHouse sees the source: the host and port Kafka Connect uses
 /// (SOURCE_PG_CONNECT_*), since ClickHouse runs next to it.
 pub struct SourceConnection<'a> {
+    pub name: String,
     pub host: &'a str,
     pub port: u16,
     pub user: &'a str,
@@ -27,6 +37,7 @@ impl<'a> SourceConnection<'a> {
     pub fn from_settings(settings: &'a Settings) -> Result<SourceConnection<'a>> {
         let s = &settings.source;
         Ok(SourceConnection {
+            name: collection_name(settings),
             host: &s.connect_host,
             port: s.connect_port,
             user: &s.user,
@@ -50,8 +61,8 @@ impl<'a> SourceConnection<'a> {
             literal(self.database)
         );
         [
-            format!("CREATE NAMED COLLECTION IF NOT EXISTS {SOURCE_COLLECTION}{on_cluster} AS\n  {values}"),
-            format!("ALTER NAMED COLLECTION {SOURCE_COLLECTION}{on_cluster} SET\n  {values}"),
+            format!("CREATE NAMED COLLECTION IF NOT EXISTS {}{on_cluster} AS\n  {values}", self.name),
+            format!("ALTER NAMED COLLECTION {}{on_cluster} SET\n  {values}", self.name),
         ]
     }
 
@@ -86,6 +97,7 @@ mod tests {
     fn statements_quote_values_and_keep_them_off_the_first_line() {
         let password = Secret::new("p'w\\d".to_string());
         let conn = SourceConnection {
+            name: "olmis_source_0a1b2c3d".into(),
             host: "demo-source",
             port: 5432,
             user: "postgres",
@@ -96,9 +108,9 @@ mod tests {
         let [create, alter] = conn.statements();
         assert_eq!(
             create.lines().next().unwrap(),
-            "CREATE NAMED COLLECTION IF NOT EXISTS olmis_source ON CLUSTER `main` AS"
+            "CREATE NAMED COLLECTION IF NOT EXISTS olmis_source_0a1b2c3d ON CLUSTER `main` AS"
         );
-        assert_eq!(alter.lines().next().unwrap(), "ALTER NAMED COLLECTION olmis_source ON CLUSTER `main` SET");
+        assert_eq!(alter.lines().next().unwrap(), "ALTER NAMED COLLECTION olmis_source_0a1b2c3d ON CLUSTER `main` SET");
         assert!(create.ends_with(
             "host = 'demo-source', port = 5432, user = 'postgres', password = 'p\\'w\\\\d', database = 'open_lmis'"
         ));
