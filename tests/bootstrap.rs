@@ -774,25 +774,9 @@ fn recover_slot_after_the_slot_is_invalidated_for_real() {
     let out = ok(&["bootstrap", "recover-slot", "--yes", "--dir", "rec", "--timeout", "300"]);
     assert!(stdout(&out).contains("Replication slot recovered"), "{}", stdout(&out));
 
-    // Streaming resumes from the new slot.
-    let slot = slot_state("active, wal_status");
-    assert!(slot.starts_with("t\t") && !slot.ends_with("lost"), "slot after recovery: {slot}");
-    pg.psql(
-        db,
-        "INSERT INTO referencedata.facilities SELECT (jsonb_populate_record(f, jsonb_build_object('id', md5('after')::uuid, \
-         'code', 'F-AFTER', 'name', 'After the recovery'))).* FROM referencedata.facilities f LIMIT 1",
-    );
-    let facilities = format!("{raw}.events_referencedata_facilities");
-    let after = pg.psql(db, "SELECT md5('after')::uuid");
-    eventually(120, "a change after the recovery to stream into ClickHouse", || {
-        let sql = format!(
-            "SELECT count() FROM {facilities} WHERE origin = 'cdc' AND JSONExtractString(after, 'id') = '{after}'"
-        );
-        (ch_count(&sql) == 1).then_some(())
-    });
-
     // The changes made during the outage are in the raw layer's current state and in the marts
     // dbt rebuilt, and PostgreSQL and ClickHouse agree.
+    let facilities = format!("{raw}.events_referencedata_facilities");
     let state = current_state(&facilities);
     let renamed_id = pg.psql(db, &format!("SELECT id FROM referencedata.facilities WHERE code = '{renamed}'"));
     assert_eq!(state[&renamed_id]["name"], "Renamed during the outage");
@@ -808,6 +792,26 @@ fn recover_slot_after_the_slot_is_invalidated_for_real() {
     let out = olmisctl(&["reconcile", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), stderr(&out));
     assert_eq!(json(&out)["marts"][0]["name"], format!("{curated}.mart_facility_directory"));
+    assert_eq!(json(&out)["tables"].as_array().unwrap().len(), 26, "the core package's tables");
+
+    // Streaming resumes from the new slot (the marts catch up at the next dbt build).
+    assert_eq!(slot_state("wal_status"), "reserved");
+    let status = format!("{}/connectors/{name}/status", stack().get("CONNECT_URL"));
+    eventually(60, "the connector to read the new slot", || (slot_state("active") == "t").then_some(()));
+    let connector = StdCommand::new("curl").args(["-sS", &status]).output().unwrap();
+    assert!(!stdout(&connector).contains("FAILED"), "{}", stdout(&connector));
+    pg.psql(
+        db,
+        "INSERT INTO referencedata.facilities SELECT (jsonb_populate_record(f, jsonb_build_object('id', md5('after')::uuid, \
+         'code', 'F-AFTER', 'name', 'After the recovery'))).* FROM referencedata.facilities f LIMIT 1",
+    );
+    let after = pg.psql(db, "SELECT md5('after')::uuid");
+    eventually(120, "a change after the recovery to stream into ClickHouse", || {
+        let sql = format!(
+            "SELECT count() FROM {facilities} WHERE origin = 'cdc' AND JSONExtractString(after, 'id') = '{after}'"
+        );
+        (ch_count(&sql) == 1).then_some(())
+    });
 
     // Every step is in the audit log, and a second run finds nothing to do.
     let audit = std::fs::read_to_string(project.path().join("rec/audit.jsonl")).unwrap();
