@@ -402,9 +402,13 @@ pub fn epoch_ms(time: SystemTime) -> i64 {
     time.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
-// WIRING-PENDING: replaced once the docker, clickhouse and dbt modules are merged.
 impl Run<'_> {
+    /// `dbt-build` as the command runs it (dbt is incremental, so a re-run only refreshes).
     async fn dbt_build(&mut self) -> StepResult {
-        Err(StepError::failed("dbt-build: pending merge"))
+        let goal = crate::dbt::run::Goal::Build { full_refresh: false };
+        match crate::dbt::run::run(self.ctx, goal, None).await? {
+            crate::error::Exit::Ok => Ok(Done::did("marts built and tested")),
+            _ => Err(StepError::failed("dbt build failed: the summary above names the models and tests")),
+        }
     }
 }
