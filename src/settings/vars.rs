@@ -268,7 +268,7 @@ pub const VARS: &[Var] = &[
         Dbt,
         Some("raw"),
         Identifier,
-        "ClickHouse database dbt reads the raw CDC event tables from (`clickhouse-init` creates them in `raw`)",
+        "ClickHouse database dbt reads the raw CDC event tables from, `bootstrap import` writes to and `reconcile` reads (`clickhouse-init` creates them in `raw`)",
     ),
     var(
         "DBT_CURATED_DATABASE",
