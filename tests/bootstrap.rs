@@ -610,13 +610,20 @@ fn append(path: &Path, text: &str) {
     f.write_all(text.as_bytes()).unwrap();
 }
 
-/// Deletes the test's connector when the test ends, whatever happened.
+/// Deletes the test's connector when the test ends, whatever happened, and its topics (named
+/// `<connector>.<schema>.<table>`) unless the test failed and they are evidence.
 struct ConnectorGuard(String);
 
 impl Drop for ConnectorGuard {
     fn drop(&mut self) {
         let url = format!("{}/connectors/{}", stack().get("CONNECT_URL"), self.0);
         let _ = StdCommand::new("curl").args(["-sS", "-X", "DELETE", &url]).output();
+        if !std::thread::panicking() {
+            let _ = StdCommand::new(stack().bin("kafka-topics"))
+                .args(["--bootstrap-server", stack().get("KAFKA_BOOTSTRAP_SERVERS"), "--delete", "--topic"])
+                .arg(format!("{}\\..*", self.0))
+                .output();
+        }
     }
 }
 
