@@ -11,24 +11,6 @@
 //! comes from psql, ClickHouse over curl and the services' APIs, not from olmisctl.
 
 mod common;
-mod dbt_data {
-    pub fn copy_dir(from: &std::path::Path, to: &std::path::Path, skip: &[&str]) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            let name = entry.file_name();
-            if skip.iter().any(|s| name == *s) {
-                continue;
-            }
-            let target = to.join(&name);
-            if entry.file_type().unwrap().is_dir() {
-                copy_dir(&entry.path(), &target, skip);
-            } else {
-                std::fs::copy(entry.path(), target).unwrap();
-            }
-        }
-    }
-}
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -72,7 +54,7 @@ impl ComposeProject {
         assert!(image.status.success(), "{}", stderr(&image));
         let dir = tempfile::tempdir().expect("temp dir");
         let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/platform-compose");
-        dbt_data::copy_dir(&fixture, dir.path(), &[]);
+        common::copy_dir(&fixture, dir.path(), &[]);
         let name = unique("pc").to_lowercase();
         std::fs::write(dir.path().join(".env"), format!("COMPOSE_PROJECT_NAME={name}\n")).expect("write .env");
         ComposeProject { dir, name }

@@ -1,7 +1,7 @@
--- raw.bootstrap_imports: the ledger of `olmisctl bootstrap import`, one row per chunk file of an
+-- <raw>.bootstrap_imports: the ledger of `olmisctl bootstrap import`, one row per chunk file of an
 -- export once its rows are in raw.events_<t>. A second import of the same export skips what is
 -- here; an interrupted one resumes at the first chunk missing. Created by the first import.
-CREATE TABLE IF NOT EXISTS raw.bootstrap_imports{{on_cluster}}
+CREATE TABLE IF NOT EXISTS {{table}}{{on_cluster}}
 (
     export_id    String,
     source_table String,                 -- schema.table

@@ -26,7 +26,7 @@ use super::catalog::TableInfo;
 use super::debezium::Encoding;
 use super::manifest::{Chunk, ExportedTable, Manifest, Snapshot};
 use super::progress::{Throughput, count};
-use super::raw_events::{self as sql, DateFilter};
+use super::raw_events::{self as sql, DateFilter, RawLayer};
 use crate::clickhouse::ddl::Layout;
 use crate::clients::clickhouse::{ClickHouse, SERVICE};
 use crate::error::{Error, Result};
@@ -169,6 +169,7 @@ impl Report for ImportReport {
 
 pub async fn import(settings: &Settings, out: &Output, request: ImportRequest) -> Result<ImportReport> {
     let ch = &ClickHouse::new(settings)?;
+    let raw = &RawLayer::from_settings(settings);
     let manifest = Manifest::read(&request.dir)?;
     let selected = select_tables(&manifest, request.tables.as_deref())?;
     let filters: Vec<Option<DateFilter>> = selected
@@ -177,16 +178,16 @@ pub async fn import(settings: &Settings, out: &Output, request: ImportRequest) -
         .collect::<Result<_>>()?;
     for t in &selected {
         let table = table_name(&t.info)?;
-        let exists = ch.scalar(&format!("EXISTS TABLE {}", sql::events_table(&table))).await?;
+        let exists = ch.scalar(&format!("EXISTS TABLE {}", raw.events(&table))).await?;
         if exists != "1" {
-            return Err(Error::service(SERVICE, format!("{} does not exist", sql::events_table(&table)))
+            return Err(Error::service(SERVICE, format!("{} does not exist", raw.events_name(&table)))
                 .with_hint("create the raw landing first: olmisctl clickhouse-init"));
         }
     }
-    ch.execute(&sql::create_ledger(&Layout::from_settings(&settings.clickhouse))?).await?;
+    ch.execute(&raw.create_ledger(&Layout::from_settings(&settings.clickhouse))?).await?;
     let mut tables = Vec::new();
     for (t, filter) in selected.iter().zip(&filters) {
-        tables.push(import_table(ch, out, &manifest, &request.dir, t, filter.as_ref()).await?);
+        tables.push(import_table(ch, raw, out, &manifest, &request.dir, t, filter.as_ref()).await?);
     }
     Ok(ImportReport {
         export_id: manifest.export_id.clone(),
@@ -225,6 +226,7 @@ struct LedgerEntry {
 
 async fn import_table(
     ch: &ClickHouse,
+    raw: &RawLayer,
     out: &Output,
     manifest: &Manifest,
     dir: &Path,
@@ -233,12 +235,12 @@ async fn import_table(
 ) -> Result<TableImport> {
     let table = table_name(&exported.info)?;
     let mut done: HashMap<u32, Vec<String>> = HashMap::new();
-    for e in ch.rows::<LedgerEntry>(&sql::ledger_entries(&table, manifest.snapshot.event_lsn)).await? {
+    for e in ch.rows::<LedgerEntry>(&raw.ledger_entries(&table, manifest.snapshot.event_lsn)).await? {
         done.entry(e.chunk).or_default().push(e.filter);
     }
     let progress = out.progress(format!("importing {table}"));
     let started = Instant::now();
-    match import_chunks(ch, manifest, dir, exported, filter, &done, &progress, started).await {
+    match import_chunks(ch, raw, manifest, dir, exported, filter, &done, &progress, started).await {
         Ok(mut result) => {
             result.seconds = started.elapsed().as_secs_f64();
             let mut outcome = format!(
@@ -270,6 +272,7 @@ const CONCURRENT_CHUNKS: usize = 2;
 #[allow(clippy::too_many_arguments)]
 async fn import_chunks(
     ch: &ClickHouse,
+    raw: &RawLayer,
     manifest: &Manifest,
     dir: &Path,
     exported: &ExportedTable,
@@ -303,7 +306,8 @@ async fn import_chunks(
             pending.push((index, chunk));
         }
     }
-    let job = ChunkJob { ch, manifest, dir, table: &table, filter, filter_text: &filter_text, rows_done: &rows_done };
+    let job =
+        ChunkJob { ch, raw, manifest, dir, table: &table, filter, filter_text: &filter_text, rows_done: &rows_done };
     let mut imports = futures_util::stream::iter(pending.into_iter().map(|(index, chunk)| job.run(index, chunk)))
         .buffer_unordered(CONCURRENT_CHUNKS);
     let mut ticker = tokio::time::interval(Duration::from_millis(250));
@@ -326,14 +330,20 @@ async fn import_chunks(
     }
     if filter.is_none() {
         progress.update("writing the deletes the snapshot implies");
-        result.implied_deletes = Some(implied_deletes(ch, &exported.info, &table, snapshot).await?);
+        result.implied_deletes = Some(implied_deletes(ch, raw, &exported.info, &table, snapshot).await?);
     }
     Ok(result)
 }
 
 /// Writes the deletes the snapshot implies and returns how many were new.
-async fn implied_deletes(ch: &ClickHouse, info: &TableInfo, table: &TableName, snapshot: &Snapshot) -> Result<u64> {
-    let events = sql::events_table(table);
+async fn implied_deletes(
+    ch: &ClickHouse,
+    raw: &RawLayer,
+    info: &TableInfo,
+    table: &TableName,
+    snapshot: &Snapshot,
+) -> Result<u64> {
+    let events = raw.events(table);
     let older: u64 = ch
         .scalar(&format!("SELECT count() FROM {events} WHERE lsn < {}", snapshot.event_lsn))
         .await?
@@ -347,7 +357,7 @@ async fn implied_deletes(ch: &ClickHouse, info: &TableInfo, table: &TableName, s
         snapshot.event_lsn
     );
     let before: u64 = ch.scalar(&count_deletes).await?.parse().unwrap_or(0);
-    ch.execute(&sql::insert_implied_deletes(info, table, snapshot)).await?;
+    ch.execute(&raw.insert_implied_deletes(info, table, snapshot)).await?;
     let after: u64 = ch.scalar(&count_deletes).await?.parse().unwrap_or(0);
     Ok(after.saturating_sub(before))
 }
@@ -356,6 +366,7 @@ async fn implied_deletes(ch: &ClickHouse, info: &TableInfo, table: &TableName, s
 /// streams the file, and records the chunk in the ledger. Returns (rows written, leftovers removed).
 struct ChunkJob<'a> {
     ch: &'a ClickHouse,
+    raw: &'a RawLayer,
     manifest: &'a Manifest,
     dir: &'a Path,
     table: &'a TableName,
@@ -368,7 +379,7 @@ struct ChunkJob<'a> {
 impl ChunkJob<'_> {
     async fn run(&self, index: u32, chunk: &Chunk) -> Result<(u64, u64)> {
         let snapshot = &self.manifest.snapshot;
-        let events = sql::events_table(self.table);
+        let events = self.raw.events(self.table);
         let condition = sql::chunk_rows_condition(
             snapshot.event_lsn,
             chunk.first_offset,
@@ -384,7 +395,7 @@ impl ChunkJob<'_> {
         let file = tokio::fs::File::open(&path).await.map_err(|e| Error::file(&path, format!("cannot open: {e}")))?;
         let counted = Arc::new(AtomicU64::new(0));
         let body = file_stream(file, chunk, counted.clone(), self.rows_done.clone());
-        let statement = sql::insert_chunk(self.table, snapshot, self.filter);
+        let statement = self.raw.insert_chunk(self.table, snapshot, self.filter);
         let summary = self.ch.insert_stream(&statement, Some("zstd"), body).await.map_err(|e| match e {
             Error::Service { service, message, hint } => {
                 Error::Service { service, message: format!("importing {}: {message}", path.display()), hint }
@@ -395,7 +406,7 @@ impl ChunkJob<'_> {
         let estimated = counted.load(Ordering::Relaxed);
         self.rows_done.fetch_add(chunk.rows.saturating_sub(estimated), Ordering::Relaxed);
         self.ch
-            .execute(&sql::ledger_record(
+            .execute(&self.raw.ledger_record(
                 &self.manifest.export_id,
                 self.table,
                 snapshot.event_lsn,

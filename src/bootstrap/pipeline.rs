@@ -10,7 +10,9 @@ use crate::clients::connect::Connect;
 use crate::clients::postgres::query_error;
 use crate::commands::register_connector::{Source, prepare_source};
 use crate::context::Ctx;
-use crate::error::{Error, Result};
+use crate::dbt::{self, run::Goal};
+use crate::error::{Error, Exit, Result};
+use crate::output::{Report, Styles};
 
 /// Drops the slot once nothing streams from it any more (the walsender of a deleted connector can
 /// outlive it by a moment).
@@ -122,21 +124,26 @@ pub async fn wait_streaming(ctx: &Ctx, pg: &Client, timeout: Duration) -> Result
     }
 }
 
-/// `dbt-build` of the configured packages, as the `dbt-build` command runs it (its summary is printed).
+/// `dbt build` of the configured packages (as `olmisctl dbt-build`), so the marts include what was
+/// loaded. Its summary goes to the log; failures stop the recovery with dbt's findings.
 pub async fn dbt_build(ctx: &Ctx) -> Result<String> {
     // Recovery's job is the slot and the raw events; an operator running it away from the project
     // checkout gets them back and is told how the marts catch up, instead of a failed recovery.
     let runner = ctx.settings.project_dir.join("dbt").join("dbt_project.yml");
     if !runner.is_file() {
         let message = format!(
-            "skipped: no dbt runner project at {}; the next platform_refresh, or `olmisctl dbt-build` from the project directory, rebuilds the marts",
+            "skipped: no dbt runner project at {}; the next platform_refresh, or `olmisctl dbt-build` from the \
+             project directory, rebuilds the marts",
             runner.display()
         );
         ctx.out.warn(&message);
         return Ok(message);
     }
-    match crate::dbt::run::run(ctx, crate::dbt::run::Goal::Build { full_refresh: false }, None).await? {
-        crate::error::Exit::Ok => Ok("marts built and tested".into()),
-        _ => Err(Error::Failed("dbt build failed: the summary above names the models and tests".into())),
+    let summary = dbt::run::summary(ctx, Goal::Build { full_refresh: false }, None).await?;
+    let text = ctx.out.redact(&summary.human(&Styles::plain()));
+    if summary.exit() != Exit::Ok {
+        return Err(Error::Failed(format!("dbt build failed:\n{}", text.trim_end())));
     }
+    ctx.out.info(text.trim_end());
+    Ok(format!("{} models built, {} tests passed", summary.nodes.built, summary.tests.passed))
 }

@@ -1,4 +1,5 @@
-//! ClickHouse SQL over `raw.events_<schema>_<table>` (the BRIEF's raw-layer contract): inserting
+//! ClickHouse SQL over `raw.events_<schema>_<table>` (the BRIEF's raw-layer contract) in the raw
+//! database dbt reads (`DBT_RAW_DATABASE`, `raw` unless a test isolates itself): inserting
 //! bootstrap rows, finding the rows of one chunk again, deletes the snapshot implies, and the current
 //! state of a table (latest event per primary key by `(lsn, kafka_offset)`, dropped if a delete,
 //! keys read from `if(op = 'd', before, after)`). Pure text builders, unit-tested here; the I/O lives
@@ -16,18 +17,120 @@ use super::manifest::Snapshot;
 use crate::clickhouse::ddl::Layout;
 use crate::clickhouse::template;
 use crate::error::Result;
-use crate::settings::TableName;
+use crate::settings::{Settings, TableName};
 
-pub use crate::clickhouse::ddl::RAW as DATABASE;
-
-/// `raw.events_<schema>_<table>`, quoted for SQL.
-pub fn events_table(table: &TableName) -> String {
-    format!("{DATABASE}.`{}`", events_table_name(table))
+/// The raw database the bootstrap writes into and reconcile reads: where dbt reads the events, so
+/// bootstrap rows and CDC events meet in the same tables.
+#[derive(Debug, Clone)]
+pub struct RawLayer {
+    pub database: String,
 }
 
-/// `events_<schema>_<table>`, the table's name inside the raw database.
-pub fn events_table_name(table: &TableName) -> String {
-    format!("events_{}_{}", table.schema, table.table)
+impl RawLayer {
+    pub fn from_settings(settings: &Settings) -> RawLayer {
+        RawLayer { database: settings.dbt.raw_database.clone() }
+    }
+
+    /// `<raw>.events_<schema>_<table>`, quoted for SQL.
+    pub fn events(&self, table: &TableName) -> String {
+        format!("`{}`.`events_{}_{}`", self.database, table.schema, table.table)
+    }
+
+    /// `<raw>.events_<schema>_<table>` for people.
+    pub fn events_name(&self, table: &TableName) -> String {
+        format!("{}.events_{}_{}", self.database, table.schema, table.table)
+    }
+
+    /// The INSERT a chunk file is streamed into: its lines are `offset \t key \t after`.
+    pub fn insert_chunk(&self, table: &TableName, snapshot: &Snapshot, filter: Option<&DateFilter>) -> String {
+        let condition = filter.map(|f| format!(" WHERE {}", f.condition("a"))).unwrap_or_default();
+        format!(
+            "INSERT INTO {} ({INSERT_COLUMNS}) SELECT '', 0, o, k, toDateTime64(0, 3), 'r', {}, {}, 'bootstrap', '', a \
+             FROM input('o Int64, k String, a String'){condition} FORMAT TabSeparated",
+            self.events(table),
+            snapshot.time_ms,
+            snapshot.event_lsn
+        )
+    }
+
+    /// Per key: the latest event's op, position, Kafka key and row image.
+    fn latest_per_key(&self, info: &TableInfo, table: &TableName) -> String {
+        let order = "(lsn, kafka_offset)";
+        format!(
+            "SELECT k, argMax(op, {order}) AS last_op, argMax(lsn, {order}) AS last_lsn, argMax(kafka_key, {order}) AS last_key, \
+             argMax(if(op = 'd', before, after), {order}) AS last_row \
+             FROM (SELECT {} AS k, op, lsn, kafka_offset, kafka_key, before, after FROM {}) GROUP BY k",
+            key_expr(info, "if(op = 'd', before, after)"),
+            self.events(table)
+        )
+    }
+
+    /// Row count and key checksum of the table's current state.
+    pub fn current_state_checksum(&self, info: &TableInfo, table: &TableName) -> String {
+        format!(
+            "SELECT count(), toString(sum({})) FROM ({}) WHERE last_op != 'd'",
+            key_hash("k"),
+            self.latest_per_key(info, table)
+        )
+    }
+
+    /// After a full import: every key whose latest event predates the snapshot and is not a delete
+    /// was not in the snapshot (a row in it would have an event at the snapshot's position), so it
+    /// was deleted while CDC wasn't watching. Writes the delete event Debezium would have sent, with
+    /// the row's last image as `before`. Re-running finds nothing more to delete.
+    pub fn insert_implied_deletes(&self, info: &TableInfo, table: &TableName, snapshot: &Snapshot) -> String {
+        format!(
+            "INSERT INTO {} ({INSERT_COLUMNS}) SELECT '', 0, 0, last_key, toDateTime64(0, 3), 'd', {}, {}, 'bootstrap', last_row, '' \
+             FROM ({}) WHERE last_op != 'd' AND last_lsn < {}",
+            self.events(table),
+            snapshot.time_ms,
+            snapshot.event_lsn,
+            self.latest_per_key(info, table),
+            snapshot.event_lsn
+        )
+    }
+
+    /// The import ledger, `<raw>.bootstrap_imports`: which chunks of which export were imported, so
+    /// a second import adds nothing and an interrupted one resumes.
+    pub fn ledger(&self) -> String {
+        format!("`{}`.bootstrap_imports", self.database)
+    }
+
+    /// The ledger's DDL (`clickhouse/templates/bootstrap_imports.sql`), cluster-aware like the
+    /// rest of the raw layer.
+    pub fn create_ledger(&self, layout: &Layout) -> Result<String> {
+        template::BOOTSTRAP_IMPORTS.render(&[
+            ("table", &self.ledger()),
+            ("on_cluster", &layout.on_cluster()),
+            ("merge_tree", &layout.merge_tree("bootstrap_imports")),
+        ])
+    }
+
+    pub fn ledger_entries(&self, table: &TableName, event_lsn: u64) -> String {
+        format!(
+            "SELECT chunk, filter FROM {} WHERE source_table = {} AND event_lsn = {event_lsn}",
+            self.ledger(),
+            literal(&table.to_string())
+        )
+    }
+
+    pub fn ledger_record(
+        &self,
+        export_id: &str,
+        table: &TableName,
+        event_lsn: u64,
+        chunk: u32,
+        filter: &str,
+        rows: u64,
+    ) -> String {
+        format!(
+            "INSERT INTO {} (export_id, source_table, event_lsn, chunk, filter, rows) VALUES ({}, {}, {event_lsn}, {chunk}, {}, {rows})",
+            self.ledger(),
+            literal(export_id),
+            literal(&table.to_string()),
+            literal(filter)
+        )
+    }
 }
 
 /// A ClickHouse string literal.
@@ -37,18 +140,6 @@ pub fn literal(s: &str) -> String {
 
 const INSERT_COLUMNS: &str =
     "kafka_topic, kafka_partition, kafka_offset, kafka_key, kafka_ts, op, source_ts_ms, lsn, origin, before, after";
-
-/// The INSERT a chunk file is streamed into: its lines are `offset \t key \t after`.
-pub fn insert_chunk(table: &TableName, snapshot: &Snapshot, filter: Option<&DateFilter>) -> String {
-    let condition = filter.map(|f| format!(" WHERE {}", f.condition("a"))).unwrap_or_default();
-    format!(
-        "INSERT INTO {} ({INSERT_COLUMNS}) SELECT '', 0, o, k, toDateTime64(0, 3), 'r', {}, {}, 'bootstrap', '', a \
-         FROM input('o Int64, k String, a String'){condition} FORMAT TabSeparated",
-        events_table(table),
-        snapshot.time_ms,
-        snapshot.event_lsn
-    )
-}
 
 /// The bootstrap rows of one export's chunk (offsets `[first, end)`), matching the filter if any.
 pub fn chunk_rows_condition(event_lsn: u64, first: u64, end: u64, filter: Option<&DateFilter>) -> String {
@@ -101,43 +192,6 @@ pub fn is_json_string(encoding: Encoding) -> bool {
 /// big-endian. Summed (mod 2^64) over a table it is an order-independent checksum of the key set.
 pub fn key_hash(expr: &str) -> String {
     format!("reinterpretAsUInt64(reverse(substring(MD5({expr}), 1, 8)))")
-}
-
-/// Per key: the latest event's op, position, Kafka key and row image.
-fn latest_per_key(info: &TableInfo, table: &TableName) -> String {
-    let order = "(lsn, kafka_offset)";
-    format!(
-        "SELECT k, argMax(op, {order}) AS last_op, argMax(lsn, {order}) AS last_lsn, argMax(kafka_key, {order}) AS last_key, \
-         argMax(if(op = 'd', before, after), {order}) AS last_row \
-         FROM (SELECT {} AS k, op, lsn, kafka_offset, kafka_key, before, after FROM {}) GROUP BY k",
-        key_expr(info, "if(op = 'd', before, after)"),
-        events_table(table)
-    )
-}
-
-/// Row count and key checksum of the table's current state.
-pub fn current_state_checksum(info: &TableInfo, table: &TableName) -> String {
-    format!(
-        "SELECT count(), toString(sum({})) FROM ({}) WHERE last_op != 'd'",
-        key_hash("k"),
-        latest_per_key(info, table)
-    )
-}
-
-/// After a full import: every key whose latest event predates the snapshot and is not a delete was
-/// not in the snapshot (a row in it would have an event at the snapshot's position), so it was
-/// deleted while CDC wasn't watching. Writes the delete event Debezium would have sent, with the
-/// row's last image as `before`. Re-running finds nothing more to delete.
-pub fn insert_implied_deletes(info: &TableInfo, table: &TableName, snapshot: &Snapshot) -> String {
-    format!(
-        "INSERT INTO {} ({INSERT_COLUMNS}) SELECT '', 0, 0, last_key, toDateTime64(0, 3), 'd', {}, {}, 'bootstrap', last_row, '' \
-         FROM ({}) WHERE last_op != 'd' AND last_lsn < {}",
-        events_table(table),
-        snapshot.time_ms,
-        snapshot.event_lsn,
-        latest_per_key(info, table),
-        snapshot.event_lsn
-    )
 }
 
 /// `--since/--until` on a date, timestamp or timestamptz column, as a condition on the row JSON.
@@ -199,40 +253,6 @@ pub fn parse_date(text: &str) -> Option<i64> {
     (super::debezium::civil_from_days(days) == (y, m, d)).then_some(days)
 }
 
-/// The bootstrap's own table in ClickHouse: which chunks of which export were imported, so a second
-/// import adds nothing and an interrupted one resumes.
-pub const LEDGER: &str = "raw.bootstrap_imports";
-
-/// The ledger's DDL (`clickhouse/templates/bootstrap_imports.sql`), cluster-aware like the rest of
-/// the raw layer.
-pub fn create_ledger(layout: &Layout) -> Result<String> {
-    template::BOOTSTRAP_IMPORTS
-        .render(&[("on_cluster", &layout.on_cluster()), ("merge_tree", &layout.merge_tree("bootstrap_imports"))])
-}
-
-pub fn ledger_entries(table: &TableName, event_lsn: u64) -> String {
-    format!(
-        "SELECT chunk, filter FROM {LEDGER} WHERE source_table = {} AND event_lsn = {event_lsn}",
-        literal(&table.to_string())
-    )
-}
-
-pub fn ledger_record(
-    export_id: &str,
-    table: &TableName,
-    event_lsn: u64,
-    chunk: u32,
-    filter: &str,
-    rows: u64,
-) -> String {
-    format!(
-        "INSERT INTO {LEDGER} (export_id, source_table, event_lsn, chunk, filter, rows) VALUES ({}, {}, {event_lsn}, {chunk}, {}, {rows})",
-        literal(export_id),
-        literal(&table.to_string()),
-        literal(filter)
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,11 +281,15 @@ mod tests {
         );
     }
 
+    fn raw() -> RawLayer {
+        RawLayer { database: "raw".into() }
+    }
+
     #[test]
     fn insert_sets_the_bootstrap_columns() {
         let t = TableName::parse("referencedata.orderables").unwrap();
-        let sql = insert_chunk(&t, &snapshot(), None);
-        assert!(sql.starts_with("INSERT INTO raw.`events_referencedata_orderables` (kafka_topic,"), "{sql}");
+        let sql = raw().insert_chunk(&t, &snapshot(), None);
+        assert!(sql.starts_with("INSERT INTO `raw`.`events_referencedata_orderables` (kafka_topic,"), "{sql}");
         assert!(sql.contains("SELECT '', 0, o, k, toDateTime64(0, 3), 'r', 1000, 15, 'bootstrap', '', a"), "{sql}");
         assert!(sql.ends_with("FORMAT TabSeparated"), "{sql}");
     }
@@ -300,11 +324,12 @@ mod tests {
     #[test]
     fn ledger_follows_the_layout() {
         let single = Layout { cluster: None, ttl_days: 0, brokers: vec![] };
-        let sql = create_ledger(&single).unwrap();
-        assert!(sql.starts_with("-- raw.bootstrap_imports") && sql.contains("ENGINE = MergeTree\n"), "{sql}");
+        let sql = raw().create_ledger(&single).unwrap();
+        assert!(sql.contains("CREATE TABLE IF NOT EXISTS `raw`.bootstrap_imports\n"), "{sql}");
+        assert!(sql.contains("ENGINE = MergeTree\n"), "{sql}");
         let cluster = Layout { cluster: Some("olmis".into()), ..single };
-        let sql = create_ledger(&cluster).unwrap();
-        assert!(sql.contains("raw.bootstrap_imports ON CLUSTER `olmis`"), "{sql}");
+        let sql = raw().create_ledger(&cluster).unwrap();
+        assert!(sql.contains("`raw`.bootstrap_imports ON CLUSTER `olmis`"), "{sql}");
         assert!(sql.contains("ReplicatedMergeTree('/clickhouse/tables/{shard}/raw/bootstrap_imports'"), "{sql}");
     }
 

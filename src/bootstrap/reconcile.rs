@@ -15,13 +15,12 @@ use tokio_postgres::GenericClient;
 use super::catalog::{self, TableInfo, quote_ident, quote_table};
 use super::debezium::Encoding;
 use super::progress::count;
-use super::raw_events as sql;
-use crate::clickhouse::ddl::CURATED;
+use super::raw_events::{self as sql, RawLayer};
 use crate::clients::clickhouse::ClickHouse;
 use crate::clients::postgres::query_error;
 use crate::error::{Error, Exit, Result};
 use crate::output::{Report, Styles};
-use crate::settings::TableName;
+use crate::settings::{Settings, TableName};
 
 /// A curated mart that holds exactly one row per row of a source table.
 pub struct Mirror {
@@ -35,12 +34,6 @@ pub struct Mirror {
 /// Marts of the core package that mirror a source table (as their dbt reconciliation tests declare).
 pub const MIRRORS: &[Mirror] =
     &[Mirror { mart: "mart_facility_directory", table: "referencedata.facilities", key: &["facility_id"] }];
-
-impl Mirror {
-    fn qualified(&self) -> String {
-        format!("{CURATED}.{}", self.mart)
-    }
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Side {
@@ -198,10 +191,10 @@ pub fn pg_checksum_sql(info: &TableInfo, table: &TableName) -> Result<String> {
 }
 
 /// Row count and key checksum of a mart whose key columns hold the source key (as text).
-pub fn mart_checksum_sql(mirror: &Mirror) -> String {
+pub fn mart_checksum_sql(curated: &str, mirror: &Mirror) -> String {
     let parts: Vec<String> = mirror.key.iter().map(|k| format!("toString(`{k}`)")).collect();
     let key = if parts.len() == 1 { parts[0].clone() } else { format!("concat({})", parts.join(", '\\x1F', ")) };
-    format!("SELECT count(), toString(sum({})) FROM {}", sql::key_hash(&key), mirror.qualified())
+    format!("SELECT count(), toString(sum({})) FROM `{curated}`.`{}`", sql::key_hash(&key), mirror.mart)
 }
 
 async fn pg_side(pg: &impl GenericClient, info: &TableInfo, table: &TableName) -> Result<Side> {
@@ -228,18 +221,34 @@ fn compare(name: String, against: String, pg: Side, ch: Option<Side>) -> Compari
     Comparison { name, against, postgresql: pg, clickhouse: ch, status, row_difference: diff, note: None }
 }
 
+/// Where the two sides live in ClickHouse: the raw events dbt reads, and the marts it builds.
+pub struct Databases {
+    pub raw: RawLayer,
+    pub curated: String,
+}
+
+impl Databases {
+    pub fn from_settings(settings: &Settings) -> Databases {
+        Databases { raw: RawLayer::from_settings(settings), curated: settings.dbt.curated_database.clone() }
+    }
+}
+
 /// Compares each table (and each mart mirroring one of them) between the two databases.
-pub async fn reconcile(pg: &impl GenericClient, ch: &ClickHouse, tables: &[TableName]) -> Result<ReconcileReport> {
+pub async fn reconcile(
+    pg: &impl GenericClient,
+    ch: &ClickHouse,
+    at: &Databases,
+    tables: &[TableName],
+) -> Result<ReconcileReport> {
     let mut compared = Vec::new();
     let mut infos = Vec::new();
     for table in tables {
         let info = catalog::describe(pg, table).await?;
         let source = pg_side(pg, &info, table).await?;
-        let events = sql::events_table(table);
-        let against = format!("{}.{}", sql::DATABASE, sql::events_table_name(table));
-        let exists = ch.scalar(&format!("EXISTS TABLE {events}")).await? == "1";
+        let against = at.raw.events_name(table);
+        let exists = ch.scalar(&format!("EXISTS TABLE {}", at.raw.events(table))).await? == "1";
         let mut c = if exists {
-            let side = ch_side(ch, &sql::current_state_checksum(&info, table)).await?;
+            let side = ch_side(ch, &at.raw.current_state_checksum(&info, table)).await?;
             compare(table.to_string(), against, source, Some(side))
         } else {
             let mut c = compare(table.to_string(), against, source, None);
@@ -258,13 +267,13 @@ pub async fn reconcile(pg: &impl GenericClient, ch: &ClickHouse, tables: &[Table
         let Some((table, info)) = infos.iter().find(|(t, _)| t.to_string() == mirror.table) else {
             continue;
         };
-        let mart = mirror.qualified();
+        let mart = format!("{}.{}", at.curated, mirror.mart);
         if ch.scalar(&format!("EXISTS TABLE {mart}")).await? != "1" {
             skipped.push(format!("{mart} (mirrors {table}): not built yet"));
             continue;
         }
         let source = pg_side(pg, info, table).await?;
-        let side = ch_side(ch, &mart_checksum_sql(mirror)).await?;
+        let side = ch_side(ch, &mart_checksum_sql(&at.curated, mirror)).await?;
         marts.push(compare(mart.clone(), mart, source, Some(side)));
     }
     Ok(ReconcileReport::new(compared, marts, skipped))
@@ -307,11 +316,11 @@ mod tests {
 
     #[test]
     fn marts_hash_their_key_columns_like_the_source() {
-        let sql = mart_checksum_sql(&MIRRORS[0]);
+        let sql = mart_checksum_sql("curated", &MIRRORS[0]);
         assert_eq!(
             sql,
             "SELECT count(), toString(sum(reinterpretAsUInt64(reverse(substring(MD5(toString(`facility_id`)), 1, 8))))) \
-             FROM curated.mart_facility_directory"
+             FROM `curated`.`mart_facility_directory`"
         );
     }
 

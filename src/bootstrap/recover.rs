@@ -324,10 +324,11 @@ async fn run_step(ctx: &Ctx, pg: &Client, step: Step, options: &Options) -> Resu
 async fn reconcile_until_equal(ctx: &Ctx, pg: &Client, timeout: Duration) -> Result<String> {
     let ch = ClickHouse::new(&ctx.settings)?;
     let tables = catalog::captured_tables(&ctx.settings)?;
+    let at = reconcile::Databases::from_settings(&ctx.settings);
     let deadline = Instant::now() + timeout;
     let progress = ctx.out.progress(format!("reconciling {} tables", tables.len()));
     loop {
-        let report = reconcile::reconcile(pg, &ch, &tables).await?;
+        let report = reconcile::reconcile(pg, &ch, &at, &tables).await?;
         if report.equal {
             progress.finish("equal");
             return Ok(format!("{} tables equal", report.tables.len()));

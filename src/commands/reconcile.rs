@@ -23,7 +23,8 @@ pub async fn run(args: ReconcileArgs, ctx: &Ctx) -> Result<Exit> {
         None => catalog::captured_tables(&ctx.settings)?,
     };
     let progress = ctx.out.progress(format!("comparing {} tables", tables.len()));
-    let report = match reconcile::reconcile(&pg, &ch, &tables).await {
+    let at = reconcile::Databases::from_settings(&ctx.settings);
+    let report = match reconcile::reconcile(&pg, &ch, &at, &tables).await {
         Ok(r) => {
             progress.finish(if r.equal { "equal" } else { "divergent" });
             r

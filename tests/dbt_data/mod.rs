@@ -7,6 +7,7 @@
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
 
+pub use super::common::copy_dir;
 use super::common::{Command, stack, unique};
 
 /// Every source table the core package reads, with its primary key.
@@ -273,23 +274,6 @@ fn runner_project_copy() -> tempfile::TempDir {
     let project = tempfile::tempdir().unwrap();
     copy_dir(&repo_path("dbt"), &project.path().join("dbt"), &["target", "dbt_packages", "logs"]);
     project
-}
-
-pub fn copy_dir(from: &Path, to: &Path, skip: &[&str]) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if skip.iter().any(|s| name == *s) {
-            continue;
-        }
-        let target = to.join(&name);
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target, skip);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// The raw event tables exactly as `olmisctl clickhouse-init` defines them (its `--print-sql`),
