@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::invocation::{self, Step};
 use super::process::{self, Finished};
 use super::project::{self, DbtPackage, PackageSource, Runner};
-use super::results::{self, FreshnessResults, Manifest, RunResults};
+use super::results::{self, FreshnessResults, Manifest, RunResults, RunSummary};
 use super::source_collection::SourceConnection;
 use crate::clients::clickhouse::ClickHouse;
 use crate::context::Ctx;
@@ -20,6 +20,11 @@ pub enum Goal {
 }
 
 pub async fn run(ctx: &Ctx, goal: Goal, select: Option<String>) -> Result<Exit> {
+    Ok(ctx.out.report(&execute(ctx, goal, select).await?))
+}
+
+/// Runs dbt and returns the summary of what it did (for `setup`, which reports it as a step).
+pub async fn execute(ctx: &Ctx, goal: Goal, select: Option<String>) -> Result<RunSummary> {
     let settings = &ctx.settings;
     let runner = Runner::locate(&settings.project_dir, std::env::var("DBT_TARGET_PATH").ok().as_deref())?;
     let exe = process::find_dbt(settings.dbt.executable.as_deref(), std::env::var_os("PATH").as_deref())?;
@@ -86,8 +91,15 @@ pub async fn run(ctx: &Ctx, goal: Goal, select: Option<String>) -> Result<Exit> 
         if manifest_path.is_file() { results::read_artifact(&manifest_path)? } else { Manifest::default() };
     let project_dir = settings.project_dir.canonicalize().unwrap_or_else(|_| settings.project_dir.clone());
     let locate = |package: &str, path: &str| display_path(&project_dir, &package_file(&runner, package, path));
-    let summary = results::summarize(step.label(), &selector, &run, freshness.as_ref(), &manifest, &locate);
-    Ok(ctx.out.report(&summary))
+    Ok(results::summarize(step.label(), &selector, &run, freshness.as_ref(), &manifest, &locate))
+}
+
+/// The selector a build without `--select` uses: DBT_SELECT, else every configured package.
+pub fn default_selector(settings: &crate::settings::Settings) -> Result<String> {
+    Ok(match &settings.dbt.select {
+        Some(select) => select.clone(),
+        None => project::default_selector(&project::configured_packages(settings)?),
+    })
 }
 
 /// Whether `dbt deps` has nothing to do: only local packages (dbt links them, so their content is
