@@ -33,6 +33,11 @@ step "installing the test stack (first run downloads from the registries; later 
 tests/stack/stack.sh install
 
 step "starting the test stack"
+# CI starts from empty service data, so state left by earlier runs (topics, raw tables, connectors,
+# Superset objects) can never make a run pass or fail.
+if [[ ${CI:-} == true ]]; then
+  tests/stack/stack.sh down --wipe
+fi
 if ((keep_stack == 0)); then
   trap 'step "stopping the test stack"; tests/stack/stack.sh down || true' EXIT
 fi
@@ -48,4 +53,4 @@ cargo clippy --all-targets --locked -- -D warnings
 step "running all tests against the stack"
 export OLMIS_STACK_ENV
 OLMIS_STACK_ENV="$(tests/stack/stack.sh env)"
-cargo test --all-targets --locked --no-fail-fast "${cargo_args[@]}"
+cargo test --lib --bins --tests --locked --no-fail-fast "${cargo_args[@]}"

@@ -109,6 +109,17 @@ cmd_up() {
   write_env
 }
 
+# A stopped service's last child can still flush a file while rm walks the tree ("Directory not
+# empty"); a few tries a moment apart settle it.
+wipe_dir() {
+  local try
+  for try in 1 2 3 4 5; do
+    rm -rf "$1" 2>/dev/null && return 0
+    sleep 1
+  done
+  rm -rf "$1"
+}
+
 cmd_down() {
   local wipe=0 args=() svc i
   for a in "$@"; do
@@ -141,11 +152,11 @@ cmd_down() {
       stack_die "refusing to wipe OLMIS_STACK_RUN='$OLMIS_STACK_RUN'"
     if ((${#args[@]} == 0)); then
       stack_log "wipe: $OLMIS_STACK_RUN"
-      rm -rf "$OLMIS_STACK_RUN"
+      wipe_dir "$OLMIS_STACK_RUN"
     else
       for svc in "${SELECTED[@]}"; do
         stack_log "wipe: $OLMIS_STACK_RUN/$svc"
-        rm -rf "${OLMIS_STACK_RUN:?}/$svc"
+        wipe_dir "${OLMIS_STACK_RUN:?}/$svc"
       done
     fi
   fi
