@@ -630,7 +630,7 @@ impl Drop for ConnectorGuard {
 /// The full raw landing (`clickhouse-init --print-sql` for the core package's topics under
 /// `prefix`) built in a database of the test's own instead of the shared `raw`, where the core's
 /// table names (`events_referencedata_facilities`, ...) would collide with other tests; dbt reads
-/// it through `DBT_RAW_DATABASE`. Dropped on drop with the curated databases dbt built.
+/// it through `CLICKHOUSE_RAW_DATABASE`. Dropped on drop with the curated databases dbt built.
 struct PrivateLanding {
     databases: Vec<String>,
 }
@@ -723,7 +723,7 @@ fn recover_slot_after_the_slot_is_invalidated_for_real() {
         cmd.env("SOURCE_PG_SLOT_NAME", &name).env("SOURCE_PG_PUBLICATION", &name);
         cmd.env("DEBEZIUM_TOPIC_PREFIX", &name).env("CONNECTOR_NAME", &name);
         cmd.env("DEBEZIUM_HEARTBEAT_INTERVAL_MS", "1000").env("ANALYTICS_CORE_PATH", &core);
-        cmd.env("DBT_RAW_DATABASE", &raw).env("DBT_CURATED_DATABASE", &curated);
+        cmd.env("CLICKHOUSE_RAW_DATABASE", &raw).env("CLICKHOUSE_CURATED_DATABASE", &curated);
         cmd.args(args).timeout(std::time::Duration::from_secs(900));
         cmd.output().unwrap()
     };

@@ -1,5 +1,5 @@
 //! ClickHouse SQL over `raw.events_<schema>_<table>` (the BRIEF's raw-layer contract) in the raw
-//! database dbt reads (`DBT_RAW_DATABASE`, `raw` unless a test isolates itself): inserting
+//! database dbt reads (`CLICKHOUSE_RAW_DATABASE`, `raw` unless a test isolates itself): inserting
 //! bootstrap rows, finding the rows of one chunk again, deletes the snapshot implies, and the current
 //! state of a table (latest event per primary key by `(lsn, kafka_offset)`, dropped if a delete,
 //! keys read from `if(op = 'd', before, after)`). Pure text builders, unit-tested here; the I/O lives
@@ -28,7 +28,7 @@ pub struct RawLayer {
 
 impl RawLayer {
     pub fn from_settings(settings: &Settings) -> RawLayer {
-        RawLayer { database: settings.dbt.raw_database.clone() }
+        RawLayer { database: settings.clickhouse.raw_database.clone() }
     }
 
     /// `<raw>.events_<schema>_<table>`, quoted for SQL.

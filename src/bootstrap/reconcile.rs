@@ -229,7 +229,7 @@ pub struct Databases {
 
 impl Databases {
     pub fn from_settings(settings: &Settings) -> Databases {
-        Databases { raw: RawLayer::from_settings(settings), curated: settings.dbt.curated_database.clone() }
+        Databases { raw: RawLayer::from_settings(settings), curated: settings.clickhouse.curated_database.clone() }
     }
 }
 

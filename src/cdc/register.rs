@@ -7,6 +7,7 @@ use serde::Serialize;
 use tokio_postgres::Client;
 
 use super::connector_config::ConnectorConfig;
+use super::offsets::{self, SnapshotState};
 use super::preflight::{self, Preflight, Wants};
 use super::source_facts;
 use crate::clients::connect::{self, Connect, ConnectorStatus, PutOutcome};
@@ -151,6 +152,19 @@ pub async fn wait_stopped(connect: &Connect, name: &str, timeout: Duration) -> R
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+}
+
+/// Whether the connector reads its slot (the source's view; a task can say RUNNING while it
+/// retries). During the initial snapshot the slot is legitimately idle (streaming starts
+/// afterwards), which counts as read.
+pub async fn slot_read(settings: &Settings, connect: &Connect) -> Result<bool> {
+    let snapshot = offsets::read(&connect.offsets(&settings.cdc.connector_name).await?).snapshot;
+    if matches!(snapshot, SnapshotState::Initial | SnapshotState::NoOffsets) {
+        return Ok(true);
+    }
+    let client = postgres::connect(settings).await?;
+    let position = source_facts::slot_position(&client, &settings.source.slot_name).await?;
+    Ok(matches!(position, Some((true, _))))
 }
 
 /// "connector RUNNING, tasks: 0 RUNNING".

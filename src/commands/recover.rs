@@ -278,6 +278,35 @@ async fn apply(ctx: &Ctx, repair: &Repair, timeout: Duration) -> Action {
     }
 }
 
+/// A repaired connector counts once the source sees it reading its slot again (a task says
+/// RUNNING while Debezium is still connecting, or retrying).
+async fn wait_slot_read(ctx: &Ctx, timeout: Duration) -> std::result::Result<(), String> {
+    let connect = Connect::new(&ctx.settings).map_err(|e| with_hint(&e))?;
+    let slot = &ctx.settings.source.slot_name;
+    let progress = ctx.out.progress(format!("Waiting for the connector to read slot {slot}"));
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match register::slot_read(&ctx.settings, &connect).await {
+            Ok(true) => {
+                progress.finish("reading");
+                return Ok(());
+            }
+            Ok(false) if std::time::Instant::now() < deadline => tokio::time::sleep(Duration::from_secs(1)).await,
+            Ok(false) => {
+                progress.fail("not reading");
+                return Err(format!(
+                    "the connector runs but has not read slot {slot} in {}s (`olmisctl logs kafka-connect` shows why)",
+                    timeout.as_secs()
+                ));
+            }
+            Err(e) => {
+                progress.fail("unreachable");
+                return Err(with_hint(&e));
+            }
+        }
+    }
+}
+
 fn with_hint(e: &crate::error::Error) -> String {
     match e.hint() {
         Some(hint) => format!("{e} (fix: {hint})"),
@@ -302,6 +331,7 @@ async fn reregister(ctx: &Ctx, timeout: Duration) -> std::result::Result<String,
             let report = register_connector::register(ctx, &config, preflight, changes, timeout)
                 .await
                 .map_err(|e| format!("re-registering failed: {}", with_hint(&e)))?;
+            wait_slot_read(ctx, timeout).await?;
             Ok(format!(
                 "re-registered connector {} ({}): {}",
                 report.connector,
@@ -325,6 +355,7 @@ async fn restart(ctx: &Ctx, what: &[String], timeout: Duration) -> std::result::
     match register::wait_running(&connect, name, timeout, |s| progress.update(s)).await {
         Ok(status) => {
             progress.finish("running");
+            wait_slot_read(ctx, timeout).await?;
             Ok(format!("restarted {}: {}", what.join(", "), register::describe_status(&status)))
         }
         Err(e) => {

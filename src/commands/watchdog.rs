@@ -8,13 +8,11 @@ use std::time::{Duration, Instant, SystemTime};
 use clap::Args;
 use serde::Serialize;
 
-use crate::cdc::offsets::{self, SnapshotState};
+use crate::cdc::connector_config;
 use crate::cdc::register;
 use crate::cdc::watchdog::{Assessment, Backoff, assess};
-use crate::cdc::{connector_config, source_facts};
 use crate::checks::Level;
 use crate::clients::connect::Connect;
-use crate::clients::postgres;
 use crate::context::Ctx;
 use crate::error::{Exit, Result};
 use crate::output::{Report, Styles};
@@ -323,16 +321,8 @@ impl Watch<'_> {
         Outcome::Failing
     }
 
-    /// Whether the connector reads its slot. During the initial snapshot the slot is legitimately
-    /// idle (streaming starts afterwards), which counts as read.
     async fn slot_read(&self) -> Result<bool> {
-        let snapshot = offsets::read(&self.connect.offsets(&self.name).await?).snapshot;
-        if matches!(snapshot, SnapshotState::Initial | SnapshotState::NoOffsets) {
-            return Ok(true);
-        }
-        let client = postgres::connect(&self.ctx.settings).await?;
-        let position = source_facts::slot_position(&client, &self.ctx.settings.source.slot_name).await?;
-        Ok(matches!(position, Some((true, _))))
+        register::slot_read(&self.ctx.settings, &self.connect).await
     }
 
     /// A task can say RUNNING while reading nothing; the slot's `active` flag is the source's

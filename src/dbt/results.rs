@@ -33,6 +33,26 @@ pub struct Metadata {
 pub struct RunArgs {
     #[serde(default)]
     pub which: Option<String>,
+    /// The selection as dbt recorded it: a list of words, or null when none was given.
+    #[serde(default)]
+    pub select: Option<serde_json::Value>,
+}
+
+impl RunArgs {
+    /// The selection's words, in any order (`package:a package:b`).
+    pub fn selected(&self) -> Vec<String> {
+        let mut words: Vec<String> = match &self.select {
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .filter_map(|i| i.as_str())
+                .flat_map(|s| s.split_whitespace().map(String::from).collect::<Vec<_>>())
+                .collect(),
+            Some(serde_json::Value::String(s)) => s.split_whitespace().map(String::from).collect(),
+            _ => Vec::new(),
+        };
+        words.sort();
+        words
+    }
 }
 
 #[derive(Debug, Deserialize)]

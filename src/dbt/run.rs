@@ -95,6 +95,14 @@ pub async fn summary(ctx: &Ctx, goal: Goal, select: Option<String>) -> Result<Ru
     Ok(results::summarize(step.label(), &selector, &run, freshness.as_ref(), &manifest, &locate))
 }
 
+/// The selector a build without `--select` uses: DBT_SELECT, else every configured package.
+pub fn default_selector(settings: &crate::settings::Settings) -> Result<String> {
+    Ok(match &settings.dbt.select {
+        Some(select) => select.clone(),
+        None => project::default_selector(&project::configured_packages(settings)?),
+    })
+}
+
 /// Whether `dbt deps` has nothing to do: only local packages (dbt links them, so their content is
 /// always current), all installed. Git packages are fetched again every time: a branch may move.
 fn installed(runner: &Runner, packages: &[DbtPackage]) -> bool {

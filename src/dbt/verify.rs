@@ -2,9 +2,10 @@
 //! ClickHouse and have rows.
 
 use super::project::Runner;
-use super::results::{self, Manifest, RunResults};
+use super::results::{self, Manifest, RunResults, RunSummary};
 use crate::checks::{Check, CheckReport};
 use crate::clients::clickhouse::ClickHouse;
+use crate::error::Result;
 use crate::settings::Settings;
 
 const BUILD_HINT: &str = "run `olmisctl dbt-build`";
@@ -54,19 +55,29 @@ pub async fn check(settings: &Settings) -> CheckReport {
     CheckReport::new(title, checks)
 }
 
-fn last_run(runner: &Runner) -> Check {
-    let name = "last run";
+/// The last dbt run in the runner project, with its summary; `None` before the first run.
+pub fn read_last_run(runner: &Runner) -> Result<Option<(RunResults, RunSummary)>> {
     let path = runner.target_dir.join("run_results.json");
     if !path.is_file() {
-        return Check::fail(name, format!("no dbt run recorded ({} is missing)", path.display())).with_hint(BUILD_HINT);
+        return Ok(None);
     }
-    let run: RunResults = match results::read_artifact(&path) {
-        Ok(run) => run,
+    let run: RunResults = results::read_artifact(&path)?;
+    let locate = |_: &str, p: &str| p.to_string();
+    let summary = results::summarize("", "", &run, None, &Manifest::default(), &locate);
+    Ok(Some((run, summary)))
+}
+
+fn last_run(runner: &Runner) -> Check {
+    let name = "last run";
+    let (run, summary) = match read_last_run(runner) {
+        Ok(Some(last)) => last,
+        Ok(None) => {
+            let path = runner.target_dir.join("run_results.json");
+            return Check::fail(name, format!("no dbt run recorded ({} is missing)", path.display()))
+                .with_hint(BUILD_HINT);
+        }
         Err(e) => return Check::fail(name, e.to_string()).with_hint(BUILD_HINT),
     };
-    let manifest = Manifest::default();
-    let locate = |_: &str, p: &str| p.to_string();
-    let summary = results::summarize("", "", &run, None, &manifest, &locate);
     let (n, t) = (&summary.nodes, &summary.tests);
     let counts = format!(
         "dbt {} at {}: {} models built, {} failed; {} tests passed, {} warned, {} failed",

@@ -104,6 +104,14 @@ pub async fn run(ctx: &Ctx, options: &Options, init_record: StepRecord, env_crea
     }
     let ok = failure.is_none();
     let (dashboards, login) = if ok { run.dashboards().await } else { (Vec::new(), None) };
+    let mut notes = Vec::new();
+    if facts.demo && ctx.settings.dbt.as_of_date.is_none() {
+        let end = crate::demo::generate::AS_OF;
+        notes.push(format!(
+            "the demo data ends on {end}; the stock status, stockout and reporting marts are computed for today. \
+             Set DBT_AS_OF_DATE={end} in .env (then `olmisctl dbt-build`) to see them as of the data's last day."
+        ));
+    }
     Ok(SetupReport {
         ok,
         runtime: facts.runtime,
@@ -114,6 +122,7 @@ pub async fn run(ctx: &Ctx, options: &Options, init_record: StepRecord, env_crea
         verify: run.verified.take(),
         dashboards,
         login,
+        notes,
     })
 }
 

@@ -104,6 +104,9 @@ pub struct SetupReport {
     pub dashboards: Vec<Dashboard>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub login: Option<Login>,
+    /// Worth knowing before looking at the dashboards.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 fn mark(outcome: Outcome, styles: &Styles) -> String {
@@ -172,6 +175,9 @@ impl Report for SetupReport {
                 login.url, login.user, login.password
             ));
         }
+        for note in &self.notes {
+            out.push_str(&format!("{} {note}\n", st.warn.apply_to("note:")));
+        }
         out.push_str(
             "The marts refresh on Airflow's platform_refresh schedule. `olmisctl status` shows the platform's state.\n",
         );
@@ -214,6 +220,7 @@ mod tests {
             verify: None,
             dashboards: Vec::new(),
             login: None,
+            notes: Vec::new(),
         };
         insta::assert_snapshot!(report.human(&Styles::plain()));
         assert_eq!(report.exit(), Exit::Failed);
@@ -238,6 +245,7 @@ mod tests {
                 user: "admin".into(),
                 password: "SUPERSET_ADMIN_PASSWORD in /p/.env".into(),
             }),
+            notes: vec!["the demo data ends on 2026-10-31: set DBT_AS_OF_DATE=2026-10-31".into()],
         };
         insta::assert_snapshot!(report.human(&Styles::plain()));
         assert_eq!(report.exit(), Exit::Ok);

@@ -28,8 +28,11 @@ use crate::commands::superset_import::{self, Outcome as ImportOutcome};
 use crate::commands::{demo, verify};
 use crate::compose::{Stack, start};
 use crate::context::Ctx;
+use crate::dbt::project::Runner;
+use crate::dbt::run::Goal;
 use crate::demo::generate::Scale;
 use crate::error::{Exit, Result};
+use crate::output::Report as _;
 use crate::packages::superset::AssetKind;
 use crate::settings::TableName;
 use crate::superset::tree::AssetTree;
@@ -247,6 +250,55 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// `dbt build` of the default selection, unless the last one succeeded after the newest raw
+    /// event landed and after the last change to the packages' dbt files.
+    async fn dbt_build(&mut self) -> StepResult {
+        let settings = &self.ctx.settings;
+        let runner = Runner::locate(&settings.project_dir, std::env::var("DBT_TARGET_PATH").ok().as_deref())?;
+        let mut default: Vec<String> =
+            crate::dbt::run::default_selector(settings)?.split_whitespace().map(String::from).collect();
+        default.sort();
+        let last = crate::dbt::verify::read_last_run(&runner)?.map(|(run, summary)| done::LastBuild {
+            finished_ms: humantime::parse_rfc3339_weak(&run.metadata.generated_at).map(epoch_ms).unwrap_or(0),
+            was_build: run.args.which.as_deref() == Some("build") && run.args.selected() == default,
+            succeeded: summary.exit() == Exit::Ok,
+        });
+        let topics = crate::clickhouse::topics::resolve(settings)?.topics;
+        let observed = observe::observe(&ClickHouse::new(settings)?, &topics, None).await?;
+        // ClickHouse's clock and this machine's may differ: compare ages, not timestamps.
+        let now = epoch_ms(SystemTime::now());
+        let newest_raw =
+            observed.topics.iter().filter_map(|o| o.newest_ingested_ms).max().map(|t| now - (observed.now_ms - t));
+        let mut dirs = vec![runner.dir.clone()];
+        dirs.extend(crate::packages::resolve(settings)?.iter().filter_map(|p| p.dbt.as_ref().map(|d| d.dir.clone())));
+        let changed = dirs.iter().filter_map(|d| newest_change(d)).max().map(epoch_ms);
+        let reason = match done::marts_current(last.as_ref(), newest_raw, changed) {
+            Ok(why) => return Ok(Done::found(why)),
+            Err(reason) => reason,
+        };
+        let summary = crate::dbt::run::summary(self.ctx, Goal::Build { full_refresh: false }, None).await?;
+        let (n, t) = (&summary.nodes, &summary.tests);
+        if summary.exit() == Exit::Failed {
+            let details = summary
+                .problems
+                .iter()
+                .filter(|p| p.level == Level::Fail)
+                .map(|p| {
+                    let file = p.file.as_deref().map(|f| format!(" ({f})")).unwrap_or_default();
+                    format!("{} {} {}: {}{file}", p.kind, p.name, p.status, p.message)
+                })
+                .collect();
+            return Err(StepError::failed(format!(
+                "dbt build: {} models failed, {} tests failed",
+                n.failed,
+                t.failed + t.errored
+            ))
+            .with_hint("fix the models and tests named below; `olmisctl dbt-build` shows the whole summary")
+            .with_details(details));
+        }
+        Ok(Done::did(format!("{} models built, {} tests passed, {} warned ({reason})", n.built, t.passed, t.warned)))
+    }
+
     async fn superset_import(&mut self) -> StepResult {
         let settings = &self.ctx.settings;
         let selection = superset_import::configured(settings)?;
@@ -397,18 +449,29 @@ pub fn dashboard_url(base: &url::Url, dashboard: &Object) -> String {
     base.join(&format!("superset/dashboard/{key}/")).map(|u| u.to_string()).unwrap_or_else(|_| base.to_string())
 }
 
+/// The newest modification time of the files under `dir`, leaving out what dbt generates.
+fn newest_change(dir: &std::path::Path) -> Option<SystemTime> {
+    const GENERATED: [&str; 4] = ["target", "dbt_packages", "logs", ".user.yml"];
+    let mut newest = None;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).ok()?.flatten() {
+            if GENERATED.iter().any(|g| entry.file_name() == *g) {
+                continue;
+            }
+            // Symbolic links are not followed: a loop can't trap the walk.
+            let Ok(meta) = entry.path().symlink_metadata() else { continue };
+            if meta.is_dir() {
+                pending.push(entry.path());
+            } else if let Ok(modified) = meta.modified() {
+                newest = newest.max(Some(modified));
+            }
+        }
+    }
+    newest
+}
+
 /// Epoch milliseconds of a time.
 pub fn epoch_ms(time: SystemTime) -> i64 {
     time.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
-
-impl Run<'_> {
-    /// `dbt-build` as the command runs it (dbt is incremental, so a re-run only refreshes).
-    async fn dbt_build(&mut self) -> StepResult {
-        let goal = crate::dbt::run::Goal::Build { full_refresh: false };
-        match crate::dbt::run::run(self.ctx, goal, None).await? {
-            crate::error::Exit::Ok => Ok(Done::did("marts built and tested")),
-            _ => Err(StepError::failed("dbt build failed: the summary above names the models and tests")),
-        }
-    }
 }

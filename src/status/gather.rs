@@ -10,6 +10,7 @@ use crate::clients::airflow::Airflow;
 use crate::clients::clickhouse::ClickHouse;
 use crate::clients::connect::Connect;
 use crate::clients::postgres;
+use crate::dbt::project::Runner;
 use crate::error::Result;
 use crate::services;
 use crate::settings::Settings;
@@ -34,6 +35,7 @@ pub async fn gather(settings: &Settings) -> PlatformStatus {
         status.findings.extend(ingestion.findings);
     }
     status.refresh = status.absorb("platform_refresh", refresh).flatten();
+    status.dbt = status.absorb("last dbt run", dbt(settings)).flatten();
     status
 }
 
@@ -118,6 +120,22 @@ async fn ingestion(settings: &Settings) -> Result<Ingestion> {
         .map(|c| Finding { level: c.level, message: format!("ingestion of {}: {}", c.name, c.message) })
         .collect();
     Ok(Ingestion { tables, findings })
+}
+
+/// The last dbt run in the runner project; `None` before the first.
+fn dbt(settings: &Settings) -> Result<Option<DbtLastRun>> {
+    let runner = Runner::locate(&settings.project_dir, std::env::var("DBT_TARGET_PATH").ok().as_deref())?;
+    Ok(crate::dbt::verify::read_last_run(&runner)?.map(|(run, summary)| DbtLastRun {
+        finished_at: run.metadata.generated_at,
+        models_built: summary.nodes.built as u32,
+        tests_failed: (summary.tests.failed + summary.tests.errored) as u32,
+        failing_tests: summary
+            .problems
+            .into_iter()
+            .filter(|p| p.level == Level::Fail && p.kind == "test")
+            .map(|p| p.name)
+            .collect(),
+    }))
 }
 
 /// The newest platform_refresh run with its task states; `None` before the first run.
