@@ -279,6 +279,7 @@ async fn read_range(
     let mut reader = CopyReader::new();
     let mut encoder = LineEncoder::new(info);
     let mut batch = Vec::with_capacity(BATCH_BYTES + 64 * 1024);
+    let mut ends = Vec::new();
     let mut chunk: Option<u64> = None;
     let mut in_chunk = 0u64;
     let bad_row = |e: super::line::RowError| {
@@ -300,13 +301,15 @@ async fn read_range(
                 }
             };
             encoder.encode(&mut batch, first + in_chunk, &row).map_err(bad_row)?;
+            ends.push(batch.len());
             in_chunk += 1;
             rows.fetch_add(1, Ordering::Relaxed);
             if let Some(index) = starting {
                 writer.start_chunk(index, first).await?;
             }
             if batch.len() >= BATCH_BYTES || in_chunk == plan.chunk_rows {
-                writer.write(std::mem::replace(&mut batch, Vec::with_capacity(BATCH_BYTES + 64 * 1024))).await?;
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_BYTES + 64 * 1024));
+                writer.write(full, std::mem::take(&mut ends)).await?;
             }
             if in_chunk == plan.chunk_rows {
                 writer.end_chunk(in_chunk).await?;
@@ -319,7 +322,7 @@ async fn read_range(
         return Err(Error::service(SERVICE, format!("exporting {table}: the COPY stream ended early")));
     }
     if in_chunk > 0 {
-        writer.write(batch).await?;
+        writer.write(batch, ends).await?;
         writer.end_chunk(in_chunk).await?;
     }
     writer.finish().await

@@ -1,9 +1,10 @@
 //! `bootstrap import`: streams an export's chunk files into `raw.events_<t>` as snapshot events.
 //!
-//! The files go to ClickHouse as they are on disk, still zstd-compressed (`Content-Encoding: zstd`),
-//! as TabSeparated rows of an `INSERT ... SELECT ... FROM input(...)` that adds the constant event
-//! columns (and applies `--since/--until`). This process only moves bytes, so memory is a few read
-//! buffers whatever the table size, and ClickHouse parses in parallel.
+//! Each chunk goes to ClickHouse as TabSeparated rows of an `INSERT ... SELECT ... FROM input(...)`
+//! that adds the constant event columns (and applies `--since/--until`), in the table's sort order:
+//! the chunk's sorted runs are merged on the way ([`chunk_reader`]), so ClickHouse, which does
+//! most of an import's work, need not sort. Memory is a few buffers per run whatever the table
+//! size.
 //!
 //! Idempotence and resuming use a ledger, `raw.bootstrap_imports`: one row per (table, export
 //! position, chunk, filter) once that chunk is in. A chunk without a ledger row may have been cut off
@@ -18,17 +19,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::catalog::TableInfo;
+use super::chunk_reader::{self, Counters, MergeStop};
 use super::debezium::Encoding;
 use super::manifest::{Chunk, ExportedTable, Manifest, Snapshot};
 use super::progress::{Throughput, count};
 use super::raw_events::{self as sql, DateFilter, RawLayer};
 use crate::clickhouse::ddl::Layout;
 use crate::clients::clickhouse::{ClickHouse, SERVICE};
+use crate::clients::http;
 use crate::error::{Error, Result};
 use crate::output::{Output, Progress, Report, Styles};
 use crate::settings::{Settings, TableName};
@@ -306,8 +308,17 @@ async fn import_chunks(
             pending.push((index, chunk));
         }
     }
-    let job =
-        ChunkJob { ch, raw, manifest, dir, table: &table, filter, filter_text: &filter_text, rows_done: &rows_done };
+    let job = ChunkJob {
+        ch,
+        raw,
+        manifest,
+        dir,
+        table: &table,
+        filter,
+        filter_text: &filter_text,
+        rows_done: &rows_done,
+        compress_merged: !http::is_loopback(ch.url()),
+    };
     let mut imports = futures_util::stream::iter(pending.into_iter().map(|(index, chunk)| job.run(index, chunk)))
         .buffer_unordered(CONCURRENT_CHUNKS);
     let mut ticker = tokio::time::interval(Duration::from_millis(250));
@@ -374,6 +385,8 @@ struct ChunkJob<'a> {
     filter_text: &'a str,
     /// Rows through so far (estimated from the bytes sent while a chunk is in flight).
     rows_done: &'a Arc<AtomicU64>,
+    /// Whether a merged body is compressed (see [`chunk_reader::open`]).
+    compress_merged: bool,
 }
 
 impl ChunkJob<'_> {
@@ -392,16 +405,23 @@ impl ChunkJob<'_> {
             self.ch.execute(&format!("DELETE FROM {events} WHERE {condition}")).await?;
         }
         let path = self.manifest.chunk_path(self.dir, chunk)?;
-        let file = tokio::fs::File::open(&path).await.map_err(|e| Error::file(&path, format!("cannot open: {e}")))?;
-        let counted = Arc::new(AtomicU64::new(0));
-        let body = file_stream(file, chunk, counted.clone(), self.rows_done.clone());
+        let counters = Counters { counted: Arc::new(AtomicU64::new(0)), rows_done: self.rows_done.clone() };
+        let body = chunk_reader::open(&path, chunk, self.compress_merged, counters.clone()).await?;
         let statement = self.raw.insert_chunk(self.table, snapshot, self.filter);
-        let summary = self.ch.insert_stream(&statement, Some("zstd"), body).await.map_err(|e| match e {
+        let inserted = self.ch.insert_stream(&statement, body.encoding, body.stream).await;
+        if let Some(merge) = body.merge {
+            let outcome = merge.await.map_err(|e| Error::Failed(format!("merging {}: {e}", path.display())))?;
+            if let Err(MergeStop::Failed(e)) = outcome {
+                return Err(e);
+            }
+        }
+        let summary = inserted.map_err(|e| match e {
             Error::Service { service, message, hint } => {
                 Error::Service { service, message: format!("importing {}: {message}", path.display()), hint }
             }
             other => other,
         })?;
+        let counted = counters.counted;
         // Settle the estimate to the chunk's exact row count.
         let estimated = counted.load(Ordering::Relaxed);
         self.rows_done.fetch_add(chunk.rows.saturating_sub(estimated), Ordering::Relaxed);
@@ -417,33 +437,6 @@ impl ChunkJob<'_> {
             .await?;
         Ok((summary.written_rows, leftovers))
     }
-}
-
-/// The chunk file as a stream of 256 KiB reads; each read adds its share of the chunk's rows to
-/// the progress estimate (`counted` keeps this chunk's part, to settle it exactly at the end).
-fn file_stream(
-    file: tokio::fs::File,
-    chunk: &Chunk,
-    counted: Arc<AtomicU64>,
-    rows_done: Arc<AtomicU64>,
-) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
-    use tokio::io::AsyncReadExt;
-    let (rows, bytes) = (chunk.rows, chunk.bytes.max(1));
-    futures_util::stream::try_unfold((file, 0u64), move |(mut file, mut read)| {
-        let (counted, rows_done) = (counted.clone(), rows_done.clone());
-        async move {
-            let mut buf = bytes::BytesMut::with_capacity(256 * 1024);
-            let n = file.read_buf(&mut buf).await?;
-            if n == 0 {
-                return Ok(None);
-            }
-            read += n as u64;
-            let estimate = (rows as u128 * read.min(bytes) as u128 / bytes as u128) as u64;
-            let before = counted.swap(estimate, Ordering::Relaxed);
-            rows_done.fetch_add(estimate.saturating_sub(before), Ordering::Relaxed);
-            Ok(Some((buf.freeze(), (file, read))))
-        }
-    })
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 //! Data files are zstd-compressed TabSeparated, one line per row: `offset \t key \t after`, where
 //! `key` and `after` are the Debezium key and `after` JSON (backslashes doubled, as TabSeparated
 //! wants) and `offset` a number unique within the table's export: chunk files own disjoint ranges
-//! (`first_offset` .. `first_offset + rows`). `zstdcat FILE | head` shows them.
+//! (`first_offset` .. `first_offset + rows`). A file is a sequence of zstd frames, each a run of
+//! lines sorted by key (`runs` gives where each starts); `zstdcat FILE | head` shows the lines.
+//! Exports without `runs` (olmisctl before sorted runs) import as they are.
 
 use std::path::{Path, PathBuf};
 
@@ -65,6 +67,9 @@ pub struct Chunk {
     pub rows: u64,
     /// Compressed size.
     pub bytes: u64,
+    /// Byte offsets in the file where each sorted run (one zstd frame) starts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<u64>,
 }
 
 impl Manifest {
@@ -117,6 +122,16 @@ impl Manifest {
                     )
                     .with_hint("copy the whole export directory again, or export again"));
                 }
+                let ordered = chunk.runs.first().is_none_or(|&first| first == 0)
+                    && chunk.runs.windows(2).all(|w| w[0] < w[1])
+                    && chunk.runs.last().is_none_or(|&last| last < chunk.bytes.max(1));
+                if !ordered {
+                    return Err(Error::file(
+                        dir.join(FILE_NAME),
+                        format!("field `runs` of {}: expected increasing offsets from 0 inside the file", chunk.file),
+                    )
+                    .with_hint("re-run `olmisctl bootstrap export`; the manifest is written by it, not by hand"));
+                }
             }
         }
         Ok(())
@@ -167,7 +182,7 @@ mod tests {
                     primary_key: vec!["id".into()],
                 },
                 rows: 1,
-                chunks: vec![Chunk { file: "s.t/000000.tsv.zst".into(), first_offset: 0, rows: 1, bytes: 3 }],
+                chunks: vec![Chunk { file: "s.t/000000.tsv.zst".into(), first_offset: 0, rows: 1, bytes: 3, runs: vec![0] }],
             }],
         }
     }
@@ -184,6 +199,15 @@ mod tests {
         std::fs::write(dir.path().join("s.t/000000.tsv.zst"), b"ab").unwrap();
         let err = Manifest::read(dir.path()).unwrap_err();
         assert!(err.to_string().contains("has 2 bytes, the manifest expects 3"), "{err}");
+
+        std::fs::write(dir.path().join("s.t/000000.tsv.zst"), b"abc").unwrap();
+        for runs in [vec![1], vec![0, 0], vec![0, 3]] {
+            let mut bad = m.clone();
+            bad.tables[0].chunks[0].runs = runs;
+            bad.write(dir.path()).unwrap();
+            let err = Manifest::read(dir.path()).unwrap_err();
+            assert!(err.to_string().contains("field `runs`"), "{err}");
+        }
     }
 
     #[test]

@@ -2,12 +2,13 @@
 //! recovery of an invalidated replication slot (`bootstrap recover-slot`), and `reconcile`, which
 //! checks that ClickHouse's current state matches the source.
 //!
-//! Data flows PostgreSQL -> binary COPY -> Debezium-shaped JSON lines -> zstd chunk files ->
-//! ClickHouse, streamed end to end; bootstrap rows land in `raw.events_<t>` beside the CDC events and
+//! Data flows PostgreSQL -> binary COPY -> Debezium-shaped JSON lines -> zstd chunk files of
+//! sorted runs -> ClickHouse, streamed end to end; bootstrap rows land in `raw.events_<t>` beside the CDC events and
 //! are ordered against them by the snapshot's watermark (see [`snapshot`]).
 
 pub mod audit;
 pub mod catalog;
+pub mod chunk_reader;
 pub mod chunk_writer;
 pub mod copy_binary;
 pub mod debezium;
@@ -21,3 +22,4 @@ pub mod raw_events;
 pub mod reconcile;
 pub mod recover;
 pub mod snapshot;
+pub mod sorted_runs;

@@ -21,6 +21,16 @@ pub fn build(builder: reqwest::ClientBuilder) -> Result<reqwest::Client, Error> 
     builder.build().map_err(|e| Error::usage(format!("cannot build an HTTP client: {e}")))
 }
 
+/// Whether the URL names this machine (`localhost` or a loopback address).
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// Turns a transport failure into a message a user can act on.
 pub fn transport_error(service: &'static str, url: &str, err: &reqwest::Error) -> Error {
     let what = if err.is_connect() {
@@ -55,5 +65,20 @@ pub fn snippet(body: &str) -> String {
         text.to_string()
     } else {
         format!("{}...", text.chars().take(max).collect::<String>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_urls_are_recognised() {
+        for local in ["http://127.0.0.1:8123", "http://localhost:8123/", "http://[::1]:8123", "http://127.0.0.2"] {
+            assert!(is_loopback(&url::Url::parse(local).unwrap()), "{local}");
+        }
+        for remote in ["http://10.0.0.5:8123", "http://clickhouse:8123", "http://localhost.example.org"] {
+            assert!(!is_loopback(&url::Url::parse(remote).unwrap()), "{remote}");
+        }
     }
 }
