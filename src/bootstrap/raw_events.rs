@@ -42,10 +42,18 @@ impl RawLayer {
     }
 
     /// The INSERT a chunk file is streamed into: its lines are `offset \t key \t after`.
+    ///
+    /// Parsed on one thread into blocks of up to 512 MiB: a default chunk then becomes one part
+    /// instead of three (parallel parsing cuts blocks at 256 MiB), which leaves ClickHouse fewer
+    /// merges to run while the import goes on; with both cores busy anyway, parallel parsing only
+    /// added work. Measured on 10M rows: 19 instead of 22 s of ClickHouse CPU, 512 MiB bounds its
+    /// memory per insert to about 850 MB.
     pub fn insert_chunk(&self, table: &TableName, snapshot: &Snapshot, filter: Option<&DateFilter>) -> String {
         let condition = filter.map(|f| format!(" WHERE {}", f.condition("a"))).unwrap_or_default();
         format!(
-            "INSERT INTO {} ({INSERT_COLUMNS}) SELECT '', 0, o, k, toDateTime64(0, 3), 'r', {}, {}, 'bootstrap', '', a \
+            "INSERT INTO {} ({INSERT_COLUMNS}) \
+             SETTINGS input_format_parallel_parsing = 0, input_format_max_block_size_bytes = 536870912 \
+             SELECT '', 0, o, k, toDateTime64(0, 3), 'r', {}, {}, 'bootstrap', '', a \
              FROM input('o Int64, k String, a String'){condition} FORMAT TabSeparated",
             self.events(table),
             snapshot.time_ms,
@@ -290,6 +298,7 @@ mod tests {
         let t = TableName::parse("referencedata.orderables").unwrap();
         let sql = raw().insert_chunk(&t, &snapshot(), None);
         assert!(sql.starts_with("INSERT INTO `raw`.`events_referencedata_orderables` (kafka_topic,"), "{sql}");
+        assert!(sql.contains(") SETTINGS input_format_parallel_parsing = 0, "), "{sql}");
         assert!(sql.contains("SELECT '', 0, o, k, toDateTime64(0, 3), 'r', 1000, 15, 'bootstrap', '', a"), "{sql}");
         assert!(sql.ends_with("FORMAT TabSeparated"), "{sql}");
     }
