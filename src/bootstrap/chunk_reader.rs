@@ -106,9 +106,10 @@ fn merge(
         Err(e) => {
             // Fail the body too, so ClickHouse drops the insert instead of committing part of it.
             let _ = abort.blocking_send(Err(io::Error::other("the chunk could not be read")));
-            Err(MergeStop::Failed(Error::file(path, format!("cannot read its sorted runs: {e}")).with_hint(
-                "the export is damaged: copy the whole export directory again, or export again",
-            )))
+            Err(MergeStop::Failed(
+                Error::file(path, format!("cannot read its sorted runs: {e}"))
+                    .with_hint("the export is damaged: copy the whole export directory again, or export again"),
+            ))
         }
     }
 }
@@ -288,10 +289,8 @@ mod tests {
     #[tokio::test]
     async fn runs_are_merged_in_key_order() {
         let dir = tempfile::tempdir().unwrap();
-        let (path, chunk) = chunk_file(
-            dir.path(),
-            &[&[line(0, "b"), line(1, "d")], &[line(2, "a"), line(3, "c"), line(4, "e")]],
-        );
+        let (path, chunk) =
+            chunk_file(dir.path(), &[&[line(0, "b"), line(1, "d")], &[line(2, "a"), line(3, "c"), line(4, "e")]]);
         for compress in [false, true] {
             let c = counters();
             let body = open(&path, &chunk, compress, c.clone()).await.unwrap();

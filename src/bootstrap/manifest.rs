@@ -182,7 +182,13 @@ mod tests {
                     primary_key: vec!["id".into()],
                 },
                 rows: 1,
-                chunks: vec![Chunk { file: "s.t/000000.tsv.zst".into(), first_offset: 0, rows: 1, bytes: 3, runs: vec![0] }],
+                chunks: vec![Chunk {
+                    file: "s.t/000000.tsv.zst".into(),
+                    first_offset: 0,
+                    rows: 1,
+                    bytes: 3,
+                    runs: vec![0],
+                }],
             }],
         }
     }

@@ -1,13 +1,15 @@
 //! `reconcile`: per table, the row count and a key checksum of the source table in PostgreSQL
 //! against the current state of `raw.events_<t>` in ClickHouse, and against the curated marts that
-//! mirror a source table one row per key.
+//! mirror a source table, as the packages' `olmis_reconcile` dbt tests declare them
+//! ([`crate::packages::mirrors`]).
 //!
 //! The checksum is the sum (mod 2^64) of a 64-bit hash of each primary key's text: the first 8 bytes
 //! of MD5, big-endian, which both databases compute natively. The key text is what Debezium's JSON
 //! carries for each key column (strings unquoted, numbers as written, dates as epoch days, ...),
 //! rendered in PostgreSQL by SQL and in ClickHouse read back from the event JSON; composite keys are
 //! joined with 0x1f. Equal counts with different checksums mean the same number of rows but not the
-//! same keys.
+//! same keys. A mart's keys are typed columns, so for marts both sides hash the keys' plain text
+//! (PostgreSQL's `::text`, ClickHouse's `toString`), NULL as 0x1e.
 
 use serde::Serialize;
 use tokio_postgres::GenericClient;
@@ -20,20 +22,8 @@ use crate::clients::clickhouse::ClickHouse;
 use crate::clients::postgres::query_error;
 use crate::error::{Error, Exit, Result};
 use crate::output::{Report, Styles};
+use crate::packages::{self, mirrors};
 use crate::settings::{Settings, TableName};
-
-/// A curated mart that holds exactly one row per row of a source table.
-pub struct Mirror {
-    /// The mart's name in the curated database.
-    pub mart: &'static str,
-    pub table: &'static str,
-    /// The mart's columns holding the source's primary key, in key order.
-    pub key: &'static [&'static str],
-}
-
-/// Marts of the core package that mirror a source table (as their dbt reconciliation tests declare).
-pub const MIRRORS: &[Mirror] =
-    &[Mirror { mart: "mart_facility_directory", table: "referencedata.facilities", key: &["facility_id"] }];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Side {
@@ -47,6 +37,9 @@ pub struct Comparison {
     pub name: String,
     /// What the source is compared with: `raw.events_<t>` or a mart.
     pub against: String,
+    /// For a mart: the source rows it mirrors (table, keys, filter).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     pub postgresql: Side,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clickhouse: Option<Side>,
@@ -74,7 +67,7 @@ pub struct ReconcileReport {
     pub equal: bool,
     pub tables: Vec<Comparison>,
     pub marts: Vec<Comparison>,
-    /// Mirrors not compared, with why (mart not built yet).
+    /// Mirrors not compared, with why (mart not built yet, declaration unusable).
     pub skipped: Vec<String>,
 }
 
@@ -180,21 +173,77 @@ fn pg_key_expr(info: &TableInfo) -> Result<String> {
     Ok(if parts.len() == 1 { parts[0].clone() } else { format!("concat_ws(E'\\x1f', {})", parts.join(", ")) })
 }
 
-/// Row count and key checksum of a source table (2^64 = 18446744073709551616).
-pub fn pg_checksum_sql(info: &TableInfo, table: &TableName) -> Result<String> {
-    Ok(format!(
+/// Row count and key checksum over the key texts `k` of `rows` (2^64 = 18446744073709551616).
+fn pg_checksum_over(rows: &str) -> String {
+    format!(
         "SELECT count(*), coalesce((sum(('x' || left(md5(k), 16))::bit(64)::bigint) % 18446744073709551616 \
-         + 18446744073709551616) % 18446744073709551616, 0)::text FROM (SELECT {} AS k FROM {}) s",
-        pg_key_expr(info)?,
-        quote_table(table)
-    ))
+         + 18446744073709551616) % 18446744073709551616, 0)::text FROM ({rows}) s"
+    )
 }
 
-/// Row count and key checksum of a mart whose key columns hold the source key (as text).
-pub fn mart_checksum_sql(curated: &str, mirror: &Mirror) -> String {
-    let parts: Vec<String> = mirror.key.iter().map(|k| format!("toString(`{k}`)")).collect();
+/// Row count and key checksum of a source table.
+pub fn pg_checksum_sql(info: &TableInfo, table: &TableName) -> Result<String> {
+    Ok(pg_checksum_over(&format!("SELECT {} AS k FROM {}", pg_key_expr(info)?, quote_table(table))))
+}
+
+/// The NULL marker in mart key texts (0x1e, the record separator: not in real keys).
+const NULL_KEY: &str = "\\x1e";
+
+/// Row count and key checksum of the source rows a mart mirrors: `source_keys` as plain text over
+/// the rows matching `source_where`, distinct if declared so.
+pub fn pg_mirror_sql(info: &TableInfo, d: &mirrors::Declaration) -> std::result::Result<String, String> {
+    let mut columns = Vec::new();
+    for key in &d.source_keys {
+        let c = info.column(key).ok_or_else(|| format!("source key column {key} is not a column of {}", info.table))?;
+        if !matches!(
+            c.encoding,
+            Encoding::Uuid
+                | Encoding::Text
+                | Encoding::Int2
+                | Encoding::Int4
+                | Encoding::Int8
+                | Encoding::Bool
+                | Encoding::Date
+        ) {
+            return Err(format!(
+                "source key column {key} is {}: reconcile compares uuid, text, integer, boolean and date keys",
+                c.type_name
+            ));
+        }
+        columns.push(format!("coalesce({}::text, E'{NULL_KEY}') AS {}", quote_ident(key), quote_ident(key)));
+    }
+    let filter = d.source_where.as_ref().map(|w| format!(" WHERE ({w})")).unwrap_or_default();
+    let distinct = if d.distinct { "DISTINCT " } else { "" };
+    let rows = format!("SELECT {distinct}{} FROM {}{filter}", columns.join(", "), quote_table(&d.source_table));
+    let names: Vec<String> = d.source_keys.iter().map(|k| quote_ident(k)).collect();
+    let key = if names.len() == 1 { names[0].clone() } else { format!("concat_ws(E'\\x1f', {})", names.join(", ")) };
+    Ok(pg_checksum_over(&format!("SELECT {key} AS k FROM ({rows}) r")))
+}
+
+/// Row count and key checksum of a mart, its key columns hashed as text like [`pg_mirror_sql`].
+pub fn mart_checksum_sql(curated: &str, mirror: &mirrors::Mirror) -> String {
+    let parts: Vec<String> =
+        mirror.declaration.keys.iter().map(|k| format!("ifNull(toString(`{k}`), '{NULL_KEY}')")).collect();
     let key = if parts.len() == 1 { parts[0].clone() } else { format!("concat({})", parts.join(", '\\x1F', ")) };
-    format!("SELECT count(), toString(sum({})) FROM `{curated}`.`{}`", sql::key_hash(&key), mirror.mart)
+    format!("SELECT count(), toString(sum({})) FROM `{curated}`.`{}`", sql::key_hash(&key), mirror.relation)
+}
+
+/// What a mart mirrors, for people: `stockmanagement.stock_cards (distinct facilityid, programid)`.
+pub fn describe_source(d: &mirrors::Declaration) -> String {
+    let distinct = if d.distinct { "distinct " } else { "" };
+    let filter = d.source_where.as_ref().map(|w| format!(" where {w}")).unwrap_or_default();
+    format!("{} ({distinct}{}){filter}", d.source_table, d.source_keys.join(", "))
+}
+
+/// The mirrors the configured packages declare; when the packages can't be read, none, with why.
+pub fn declared_mirrors(settings: &Settings) -> mirrors::Mirrors {
+    match packages::resolve(settings) {
+        Ok(set) => mirrors::collect(&set),
+        Err(e) => mirrors::Mirrors {
+            curated: Vec::new(),
+            problems: vec![format!("marts: the configured packages can't be read ({e})")],
+        },
+    }
 }
 
 async fn pg_side(pg: &impl GenericClient, info: &TableInfo, table: &TableName) -> Result<Side> {
@@ -205,10 +254,13 @@ async fn pg_side(pg: &impl GenericClient, info: &TableInfo, table: &TableName) -
     Ok(Side { rows: row.get::<_, i64>(0) as u64, checksum: row.get(1) })
 }
 
+fn parse_side(text: &str) -> Side {
+    let (rows, checksum) = text.split_once('\t').unwrap_or((text, ""));
+    Side { rows: rows.trim().parse().unwrap_or(0), checksum: checksum.trim().to_string() }
+}
+
 async fn ch_side(ch: &ClickHouse, statement: &str) -> Result<Side> {
-    let text = ch.scalar(statement).await?;
-    let (rows, checksum) = text.split_once('\t').unwrap_or((&text, ""));
-    Ok(Side { rows: rows.trim().parse().unwrap_or(0), checksum: checksum.trim().to_string() })
+    Ok(parse_side(&ch.scalar(statement).await?))
 }
 
 fn compare(name: String, against: String, pg: Side, ch: Option<Side>) -> Comparison {
@@ -218,7 +270,7 @@ fn compare(name: String, against: String, pg: Side, ch: Option<Side>) -> Compari
         Some(c) if c.checksum != pg.checksum => (Status::KeysDiffer, 0),
         Some(_) => (Status::Equal, 0),
     };
-    Comparison { name, against, postgresql: pg, clickhouse: ch, status, row_difference: diff, note: None }
+    Comparison { name, against, source: None, postgresql: pg, clickhouse: ch, status, row_difference: diff, note: None }
 }
 
 /// Where the two sides live in ClickHouse: the raw events dbt reads, and the marts it builds.
@@ -233,12 +285,13 @@ impl Databases {
     }
 }
 
-/// Compares each table (and each mart mirroring one of them) between the two databases.
+/// Compares each table, and each declared mart mirroring one of them, between the two databases.
 pub async fn reconcile(
     pg: &impl GenericClient,
     ch: &ClickHouse,
     at: &Databases,
     tables: &[TableName],
+    declared: &mirrors::Mirrors,
 ) -> Result<ReconcileReport> {
     let mut compared = Vec::new();
     let mut infos = Vec::new();
@@ -262,21 +315,66 @@ pub async fn reconcile(
         infos.push((table.clone(), info));
     }
     let mut marts = Vec::new();
-    let mut skipped = Vec::new();
-    for mirror in MIRRORS {
-        let Some((table, info)) = infos.iter().find(|(t, _)| t.to_string() == mirror.table) else {
+    let mut skipped = declared.problems.clone();
+    for mirror in &declared.curated {
+        let d = &mirror.declaration;
+        let Some((_, info)) = infos.iter().find(|(t, _)| *t == d.source_table) else {
             continue;
         };
-        let mart = format!("{}.{}", at.curated, mirror.mart);
-        if ch.scalar(&format!("EXISTS TABLE {mart}")).await? != "1" {
-            skipped.push(format!("{mart} (mirrors {table}): not built yet"));
-            continue;
+        let mart = format!("{}.{}", at.curated, mirror.relation);
+        let source = describe_source(d);
+        match compare_mart(pg, ch, at, mirror, info).await? {
+            MartSide::NotBuilt => skipped.push(format!("{mart} (mirrors {}): not built yet", d.source_table)),
+            MartSide::Unusable(why) => skipped.push(format!("{mart} (declared in {}): {why}", mirror.declared_in)),
+            MartSide::Compared(pg_rows, mart_rows) => {
+                let mut c = compare(mart.clone(), mart, pg_rows, Some(mart_rows));
+                c.note = Some(format!("from {source}"));
+                c.source = Some(source);
+                marts.push(c);
+            }
         }
-        let source = pg_side(pg, info, table).await?;
-        let side = ch_side(ch, &mart_checksum_sql(&at.curated, mirror)).await?;
-        marts.push(compare(mart.clone(), mart, source, Some(side)));
     }
     Ok(ReconcileReport::new(compared, marts, skipped))
+}
+
+enum MartSide {
+    NotBuilt,
+    /// The declaration can't be evaluated (a key column missing, a filter PostgreSQL rejects, ...).
+    Unusable(String),
+    Compared(Side, Side),
+}
+
+async fn compare_mart(
+    pg: &impl GenericClient,
+    ch: &ClickHouse,
+    at: &Databases,
+    mirror: &mirrors::Mirror,
+    info: &TableInfo,
+) -> Result<MartSide> {
+    if ch.scalar(&format!("EXISTS TABLE `{}`.`{}`", at.curated, mirror.relation)).await? != "1" {
+        return Ok(MartSide::NotBuilt);
+    }
+    let statement = match pg_mirror_sql(info, &mirror.declaration) {
+        Ok(s) => s,
+        Err(why) => return Ok(MartSide::Unusable(why)),
+    };
+    let row = match pg.query_one(&statement, &[]).await {
+        Ok(row) => row,
+        // A connection failure fails the command; a rejected statement only this comparison.
+        Err(e) if e.as_db_error().is_some() => {
+            return Ok(MartSide::Unusable(format!(
+                "PostgreSQL rejects the source query: {}",
+                e.as_db_error().map(|d| d.message()).unwrap_or_default()
+            )));
+        }
+        Err(e) => return Err(query_error(&format!("counting {}", mirror.declaration.source_table), &e)),
+    };
+    let source = Side { rows: row.get::<_, i64>(0) as u64, checksum: row.get(1) };
+    let statement = format!("{}\nFORMAT TabSeparatedRaw", mart_checksum_sql(&at.curated, mirror));
+    match ch.try_raw(&statement).await? {
+        Ok(text) => Ok(MartSide::Compared(source, parse_side(text.trim_end()))),
+        Err(e) => Ok(MartSide::Unusable(format!("ClickHouse rejects the mart query: {}", e.message))),
+    }
 }
 
 #[cfg(test)]
@@ -314,13 +412,61 @@ mod tests {
         assert_eq!(pg_key_expr(&i).unwrap(), "concat_ws(E'\\x1f', \"id\"::text, (\"d\" - DATE '1970-01-01')::text)");
     }
 
+    fn declaration(keys: &[&str], source_keys: &[&str]) -> mirrors::Declaration {
+        mirrors::Declaration {
+            model: "mart_x".into(),
+            source_table: TableName::parse("s.t").unwrap(),
+            keys: keys.iter().map(|k| k.to_string()).collect(),
+            source_keys: source_keys.iter().map(|k| k.to_string()).collect(),
+            source_where: None,
+            distinct: false,
+            schema: None,
+            alias: None,
+        }
+    }
+
     #[test]
     fn marts_hash_their_key_columns_like_the_source() {
-        let sql = mart_checksum_sql("curated", &MIRRORS[0]);
+        let mirror = mirrors::Mirror {
+            relation: "mart_x".into(),
+            declaration: declaration(&["facility_id"], &["id"]),
+            declared_in: String::new(),
+        };
         assert_eq!(
-            sql,
-            "SELECT count(), toString(sum(reinterpretAsUInt64(reverse(substring(MD5(toString(`facility_id`)), 1, 8))))) \
-             FROM `curated`.`mart_facility_directory`"
+            mart_checksum_sql("curated", &mirror),
+            "SELECT count(), toString(sum(reinterpretAsUInt64(reverse(substring(MD5(ifNull(toString(`facility_id`), '\\x1e')), 1, 8))))) \
+             FROM `curated`.`mart_x`"
+        );
+        let i = info(&[("id", "uuid", Encoding::Uuid), ("n", "integer", Encoding::Int4)], &["id"]);
+        let sql = pg_mirror_sql(&i, &mirror.declaration).unwrap();
+        assert!(sql.contains("FROM (SELECT \"id\" AS k FROM (SELECT coalesce(\"id\"::text, E'\\x1e') AS \"id\" FROM \"s\".\"t\") r) s"), "{sql}");
+    }
+
+    #[test]
+    fn mirror_sources_apply_filter_and_distinct() {
+        let i = info(
+            &[
+                ("a", "uuid", Encoding::Uuid),
+                ("b", "bigint", Encoding::Int8),
+                ("f", "double precision", Encoding::Float8),
+            ],
+            &["a"],
+        );
+        let mut d = declaration(&["x", "y"], &["a", "b"]);
+        d.distinct = true;
+        d.source_where = Some("b > 2 OR a IS NULL".into());
+        let sql = pg_mirror_sql(&i, &d).unwrap();
+        assert!(sql.contains("SELECT concat_ws(E'\\x1f', \"a\", \"b\") AS k FROM (SELECT DISTINCT coalesce("), "{sql}");
+        assert!(sql.contains(" WHERE (b > 2 OR a IS NULL)) r"), "{sql}");
+        assert_eq!(describe_source(&d), "s.t (distinct a, b) where b > 2 OR a IS NULL");
+        let err = pg_mirror_sql(&i, &declaration(&["x"], &["f"])).unwrap_err();
+        assert!(err.contains("f is double precision"), "{err}");
+        let err = pg_mirror_sql(&i, &declaration(&["x"], &["nope"])).unwrap_err();
+        assert!(err.contains("nope is not a column"), "{err}");
+        let mirror = mirrors::Mirror { relation: "m".into(), declaration: d, declared_in: String::new() };
+        assert!(
+            mart_checksum_sql("c", &mirror)
+                .contains("concat(ifNull(toString(`x`), '\\x1e'), '\\x1F', ifNull(toString(`y`)")
         );
     }
 

@@ -325,13 +325,14 @@ async fn reconcile_until_equal(ctx: &Ctx, pg: &Client, timeout: Duration) -> Res
     let ch = ClickHouse::new(&ctx.settings)?;
     let tables = catalog::captured_tables(&ctx.settings)?;
     let at = reconcile::Databases::from_settings(&ctx.settings);
+    let mirrors = reconcile::declared_mirrors(&ctx.settings);
     let deadline = Instant::now() + timeout;
     let progress = ctx.out.progress(format!("reconciling {} tables", tables.len()));
     loop {
-        let report = reconcile::reconcile(pg, &ch, &at, &tables).await?;
+        let report = reconcile::reconcile(pg, &ch, &at, &tables, &mirrors).await?;
         if report.equal {
             progress.finish("equal");
-            return Ok(format!("{} tables equal", report.tables.len()));
+            return Ok(format!("{} tables and {} marts equal", report.tables.len(), report.marts.len()));
         }
         let divergent: Vec<String> =
             report.divergent().iter().map(|c| format!("{} ({:+} rows)", c.name, c.row_difference)).collect();

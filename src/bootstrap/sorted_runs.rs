@@ -112,9 +112,9 @@ impl Run {
         let shared = match lines.first() {
             Some(first) => {
                 let first = self.key(first);
-                lines.iter().fold(first.len(), |n, l| {
-                    n.min(first.iter().zip(self.key(l)).take_while(|(a, b)| a == b).count())
-                })
+                lines
+                    .iter()
+                    .fold(first.len(), |n, l| n.min(first.iter().zip(self.key(l)).take_while(|(a, b)| a == b).count()))
             }
             None => 0,
         };
@@ -179,7 +179,8 @@ pub struct Merger<R: BufRead> {
 impl<R: BufRead> Merger<R> {
     pub fn new(runs: Vec<R>) -> io::Result<Merger<R>> {
         let n = runs.len();
-        let mut merger = Merger { runs, whole: vec![None; n], straddling: vec![Vec::new(); n], heap: BinaryHeap::new() };
+        let mut merger =
+            Merger { runs, whole: vec![None; n], straddling: vec![Vec::new(); n], heap: BinaryHeap::new() };
         for run in 0..n {
             merger.advance(run, Vec::new())?;
         }
@@ -320,12 +321,12 @@ mod tests {
             vec![],
             vec![line(6, "c")],
         ];
-        let readers: Vec<&[u8]> = runs.iter().map(|r| r.concat()).map(|s| &*s.leak().as_bytes()).collect();
+        let data: Vec<String> = runs.iter().map(|r| r.concat()).collect();
+        let readers: Vec<&[u8]> = data.iter().map(|s| s.as_bytes()).collect();
         let mut merger = Merger::new(readers).unwrap();
         let mut out = Vec::new();
         while merger.next_into(&mut out).unwrap() {}
-        let want =
-            [line(0, "a"), line(3, "b"), line(6, "c"), line(1, "d"), line(4, "d"), line(5, "e"), line(2, "f")];
+        let want = [line(0, "a"), line(3, "b"), line(6, "c"), line(1, "d"), line(4, "d"), line(5, "e"), line(2, "f")];
         assert_eq!(String::from_utf8(out).unwrap(), want.concat());
     }
 

@@ -24,7 +24,8 @@ pub async fn run(args: ReconcileArgs, ctx: &Ctx) -> Result<Exit> {
     };
     let progress = ctx.out.progress(format!("comparing {} tables", tables.len()));
     let at = reconcile::Databases::from_settings(&ctx.settings);
-    let report = match reconcile::reconcile(&pg, &ch, &at, &tables).await {
+    let mirrors = reconcile::declared_mirrors(&ctx.settings);
+    let report = match reconcile::reconcile(&pg, &ch, &at, &tables, &mirrors).await {
         Ok(r) => {
             progress.finish(if r.equal { "equal" } else { "divergent" });
             r

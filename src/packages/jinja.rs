@@ -1,5 +1,5 @@
 //! Finds the dbt calls that matter to the validator in SQL/Jinja text: `ref(...)`,
-//! `config(alias=...)` and `{% snapshot name %}`. A small tokenizer, not a Jinja engine: it reads
+//! `config(alias=..., schema=...)` and `{% snapshot name %}`. A small tokenizer, not a Jinja engine: it reads
 //! only literal arguments (a `ref(some_var)` can't be resolved statically and is skipped), skips
 //! `{# comments #}`, and never panics on truncated or binary-looking input.
 
@@ -16,6 +16,8 @@ pub struct SqlFacts {
     pub refs: Vec<RefCall>,
     /// `config(alias='...')`, with its line.
     pub alias: Option<(String, usize)>,
+    /// `config(schema='...')`, with its line.
+    pub schema: Option<(String, usize)>,
     /// Names of `{% snapshot name %}` blocks, with their lines.
     pub snapshots: Vec<(String, usize)>,
 }
@@ -231,8 +233,10 @@ fn collect(tokens: &[Token], bytes: &[u8], lines: &LineIndex, statement: bool, d
             "config" => {
                 let call = call_args(tokens, i + 1, bytes);
                 for (key, value) in call.keywords {
-                    if let ("alias", Arg::Literal(alias)) = (key.as_str(), value) {
-                        facts.alias = Some((alias, lines.line(t.start)));
+                    match (key.as_str(), value) {
+                        ("alias", Arg::Literal(alias)) => facts.alias = Some((alias, lines.line(t.start))),
+                        ("schema", Arg::Literal(schema)) => facts.schema = Some((schema, lines.line(t.start))),
+                        _ => {}
                     }
                 }
             }
@@ -286,6 +290,8 @@ mod tests {
             ]
         );
         assert_eq!(facts.alias, Some(("mart_x".to_string(), 1)));
+        assert_eq!(facts.schema, None);
+        assert_eq!(scan_sql("{{ config(schema='staging') }}").schema, Some(("staging".to_string(), 1)));
         let snap = scan_sql("{% snapshot orders_snapshot %}\nselect 1 from {{ ref('orders') }}\n{% endsnapshot %}");
         assert_eq!(snap.snapshots, vec![("orders_snapshot".to_string(), 1)]);
         assert_eq!(names(&snap), vec![(None, "orders", 2)]);

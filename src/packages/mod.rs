@@ -13,6 +13,7 @@ pub mod files;
 pub mod jinja;
 pub mod load;
 pub mod manifest;
+pub mod mirrors;
 pub mod model;
 pub mod report;
 pub mod rules;
