@@ -747,8 +747,8 @@ fn reconcile_compares_the_marts_the_packages_declare() {
     );
     let sources: Vec<&str> =
         report["marts"].as_array().unwrap().iter().map(|m| m["source"].as_str().unwrap()).collect();
-    assert_eq!(sources[0], "stockmanagement.stock_card_line_items (id) where reasonid IS NOT NULL");
-    assert_eq!(sources[5], "stockmanagement.stock_cards (distinct facilityid, programid, orderableid)");
+    assert_eq!(sources[0], "stockmanagement.stock_card_line_items by id where reasonid IS NOT NULL");
+    assert_eq!(sources[5], "stockmanagement.stock_cards by distinct facilityid, programid, orderableid");
     assert_eq!(report["skipped"], serde_json::json!([]), "staging models are not marts");
 
     stack().psql(
@@ -766,7 +766,7 @@ fn reconcile_compares_the_marts_the_packages_declare() {
     assert_eq!(found[2], ("mart_facility_directory".into(), "rows_differ".into(), -1));
     let human = stdout(&olmisctl(&["reconcile"]));
     assert!(human.contains(&format!("{curated}.mart_facility_directory")), "{human}");
-    assert!(human.contains("from referencedata.facilities (id)"), "{human}");
+    assert!(human.contains("(from referencedata.facilities by id)"), "{human}");
 }
 
 /// Rows of the table's current state in ClickHouse (the BRIEF's rule), keyed by `id`, with `after`.

@@ -13,8 +13,6 @@ pub struct LineEncoder {
     after_prefixes: Vec<Vec<u8>>,
     key_positions: Vec<usize>,
     key_prefixes: Vec<Vec<u8>>,
-    after: Vec<u8>,
-    value_ranges: Vec<(usize, usize)>,
 }
 
 /// A row that can't be encoded: which column, and why.
@@ -39,12 +37,10 @@ impl LineEncoder {
             after_prefixes: info.columns.iter().enumerate().map(|(i, c)| prefix(i, &c.name)).collect(),
             key_prefixes: key_positions.iter().enumerate().map(|(i, &p)| prefix(i, &info.columns[p].name)).collect(),
             key_positions,
-            after: Vec::with_capacity(1024),
-            value_ranges: Vec::with_capacity(info.columns.len()),
         }
     }
 
-    /// Appends the line for one row to `out`.
+    /// Appends the line for one row to `out` (nothing on error).
     pub fn encode(&mut self, out: &mut Vec<u8>, offset: u64, row: &Row<'_>) -> Result<(), RowError> {
         if row.len() != self.encodings.len() {
             return Err(RowError {
@@ -52,30 +48,37 @@ impl LineEncoder {
                 problem: format!("row has {} fields, the table {}", row.len(), self.encodings.len()),
             });
         }
-        self.after.clear();
-        self.value_ranges.clear();
-        for i in 0..row.len() {
-            self.after.extend_from_slice(&self.after_prefixes[i]);
-            let start = self.after.len();
-            write_value(&mut self.after, self.encodings[i], row.get(i))
-                .map_err(|e: BadValue| RowError { column: self.names[i].clone(), problem: e.to_string() })?;
-            self.value_ranges.push((start, self.after.len()));
+        let start = out.len();
+        let written = self.write_line(out, offset, row);
+        if written.is_err() {
+            out.truncate(start);
         }
-        if row.is_empty() {
-            self.after.push(b'{');
-        }
-        self.after.push(b'}');
+        written
+    }
 
+    /// The key columns are encoded twice, once for the key and once for `after`: cheaper than
+    /// building `after` aside and copying it in behind the key.
+    fn write_line(&self, out: &mut Vec<u8>, offset: u64, row: &Row<'_>) -> Result<(), RowError> {
+        let value = |out: &mut Vec<u8>, i: usize| {
+            write_value(out, self.encodings[i], row.get(i))
+                .map_err(|e: BadValue| RowError { column: self.names[i].clone(), problem: e.to_string() })
+        };
         write_int(out, offset as i64);
         out.push(b'\t');
-        for (i, &pos) in self.key_positions.iter().enumerate() {
-            out.extend_from_slice(&self.key_prefixes[i]);
-            let (s, e) = self.value_ranges[pos];
-            out.extend_from_slice(&self.after[s..e]);
+        for (prefix, &pos) in self.key_prefixes.iter().zip(&self.key_positions) {
+            out.extend_from_slice(prefix);
+            value(out, pos)?;
         }
         out.push(b'}');
         out.push(b'\t');
-        out.extend_from_slice(&self.after);
+        for (i, prefix) in self.after_prefixes.iter().enumerate() {
+            out.extend_from_slice(prefix);
+            value(out, i)?;
+        }
+        if row.is_empty() {
+            out.push(b'{');
+        }
+        out.push(b'}');
         out.push(b'\n');
         Ok(())
     }
@@ -124,6 +127,11 @@ mod tests {
         let mut enc = LineEncoder::new(&info);
         let err = line(&mut enc, 0, vec![Some(&1i32.to_be_bytes()), Some(b"xy")]).unwrap_err();
         assert_eq!(err.column, "when");
+        let mut reader = CopyReader::new();
+        reader.push(&stream(&[vec![Some(&1i32.to_be_bytes()[..]), Some(b"xy")]]));
+        let mut out = b"earlier line\n".to_vec();
+        assert!(enc.encode(&mut out, 0, &reader.next_row().unwrap().unwrap()).is_err());
+        assert_eq!(out, b"earlier line\n", "a failed row leaves nothing behind");
         assert!(line(&mut enc, 0, vec![None]).is_err());
     }
 }

@@ -228,11 +228,11 @@ pub fn mart_checksum_sql(curated: &str, mirror: &mirrors::Mirror) -> String {
     format!("SELECT count(), toString(sum({})) FROM `{curated}`.`{}`", sql::key_hash(&key), mirror.relation)
 }
 
-/// What a mart mirrors, for people: `stockmanagement.stock_cards (distinct facilityid, programid)`.
+/// What a mart mirrors, for people: `stockmanagement.stock_cards by distinct facilityid, programid`.
 pub fn describe_source(d: &mirrors::Declaration) -> String {
     let distinct = if d.distinct { "distinct " } else { "" };
     let filter = d.source_where.as_ref().map(|w| format!(" where {w}")).unwrap_or_default();
-    format!("{} ({distinct}{}){filter}", d.source_table, d.source_keys.join(", "))
+    format!("{} by {distinct}{}{filter}", d.source_table, d.source_keys.join(", "))
 }
 
 /// The mirrors the configured packages declare; when the packages can't be read, none, with why.
@@ -458,7 +458,7 @@ mod tests {
         let sql = pg_mirror_sql(&i, &d).unwrap();
         assert!(sql.contains("SELECT concat_ws(E'\\x1f', \"a\", \"b\") AS k FROM (SELECT DISTINCT coalesce("), "{sql}");
         assert!(sql.contains(" WHERE (b > 2 OR a IS NULL)) r"), "{sql}");
-        assert_eq!(describe_source(&d), "s.t (distinct a, b) where b > 2 OR a IS NULL");
+        assert_eq!(describe_source(&d), "s.t by distinct a, b where b > 2 OR a IS NULL");
         let err = pg_mirror_sql(&i, &declaration(&["x"], &["f"])).unwrap_err();
         assert!(err.contains("f is double precision"), "{err}");
         let err = pg_mirror_sql(&i, &declaration(&["x"], &["nope"])).unwrap_err();
