@@ -266,7 +266,12 @@ impl<'a> Run<'a> {
         let mut default: Vec<String> =
             crate::dbt::run::default_selector(settings)?.split_whitespace().map(String::from).collect();
         default.sort();
-        let last = crate::dbt::verify::read_last_run(&runner)?.map(|(run, summary)| done::LastBuild {
+        let last_run = if crate::dbt::container::wanted(settings) {
+            crate::dbt::container::last_run(settings).await?
+        } else {
+            crate::dbt::verify::read_last_run(&runner)?
+        };
+        let last = last_run.map(|(run, summary)| done::LastBuild {
             finished_ms: humantime::parse_rfc3339_weak(&run.metadata.generated_at).map(epoch_ms).unwrap_or(0),
             was_build: run.args.which.as_deref() == Some("build") && run.args.selected() == default,
             succeeded: summary.exit() == Exit::Ok,
