@@ -196,7 +196,7 @@ pub const VARS: &[Var] = &[
         ClickHouse,
         Some("raw"),
         Identifier,
-        "ClickHouse database of the raw CDC event tables dbt reads (`events_<schema>_<table>`)",
+        "ClickHouse database of the raw landing: `clickhouse-init` and `bootstrap import` write the event tables (`events_<schema>_<table>`) there, dbt and the checks read them",
     ),
     var(
         "CLICKHOUSE_CURATED_DATABASE",
