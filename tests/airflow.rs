@@ -237,49 +237,62 @@ async fn paused_refresh_fails_verification_then_trigger_follows_a_real_run() {
     }
 }
 
-/// A topic of the raw landing for the freshness gate to watch. `clickhouse-init` makes its objects in
-/// `raw` (the one database it builds: a schema of this test's own keeps the names apart); no Kafka
-/// topic exists behind it, so its consumer never catches up, and events are put in by hand, landed
-/// when the test says.
-struct GateTopic {
+/// The landing of one topic in a raw database of the test's own, made by `clickhouse-init`, for the
+/// freshness gate to watch. No Kafka topic exists behind it (the prefix is the test's own), so its
+/// consumer never catches up and never takes anybody's messages: events are put in by the test.
+struct Landing {
+    raw: String,
+    curated: String,
     topic: String,
-    id: String,
 }
 
-impl GateTopic {
-    fn new() -> GateTopic {
-        let schema = unique("gate").to_lowercase();
-        let topic = format!("{}.{schema}.heartbeat", unique("af").to_lowercase());
+impl Landing {
+    fn new(raw: &str, curated: &str) -> Landing {
+        let topic = format!("{}.referencedata.facilities", unique("af").to_lowercase());
+        let landing = Landing { raw: raw.into(), curated: curated.into(), topic };
         let dir = tempfile::tempdir().unwrap();
-        let output =
-            stack().olmisctl(dir.path()).env("RAW_KAFKA_TOPICS", &topic).arg("clickhouse-init").output().unwrap();
+        let mut init = stack().olmisctl(dir.path());
+        for (name, value) in landing.settings() {
+            init.env(name, value.as_str().unwrap());
+        }
+        let output = init.arg("clickhouse-init").output().unwrap();
         assert!(output.status.success(), "clickhouse-init: {}{}", stdout(&output), stderr(&output));
-        GateTopic { topic, id: format!("{schema}_heartbeat") }
+        landing
+    }
+
+    /// The olmisctl variables that make a run land, check and build in these databases (a run's
+    /// `settings` param).
+    fn settings(&self) -> serde_json::Map<String, Value> {
+        let json = json!({
+            "RAW_KAFKA_TOPICS": self.topic,
+            "CLICKHOUSE_RAW_DATABASE": self.raw,
+            "CLICKHOUSE_CURATED_DATABASE": self.curated,
+        });
+        json.as_object().unwrap().clone()
     }
 
     /// One event, landed `ago_secs` seconds ago.
     fn land(&self, ago_secs: u64) {
         stack().clickhouse(&format!(
-            "INSERT INTO raw.events_{} (kafka_topic, op, after, ingested_at) \
-             VALUES ('{}', 'c', '{{\"id\": 1}}', now64(3) - INTERVAL {ago_secs} SECOND)",
-            self.id, self.topic
+            "INSERT INTO {}.events_referencedata_facilities (kafka_topic, op, after, ingested_at) \
+             VALUES ('{}', 'c', '{{\"id\": \"x\"}}', now64(3) - INTERVAL {ago_secs} SECOND)",
+            self.raw, self.topic
         ));
     }
 }
 
-/// Every object goes, the consumer first: idle consumers left behind slow the shared server's pool.
-impl Drop for GateTopic {
+/// The consumer goes first, always: idle consumers left behind slow the shared server's pool. A
+/// failed test keeps its databases for inspection.
+impl Drop for Landing {
     fn drop(&mut self) {
-        let t = &self.id;
-        for table in [
-            format!("parsed_{t}_mv"),
-            format!("events_{t}_mv"),
-            format!("errors_{t}_mv"),
-            format!("kafka_{t}"),
-            format!("parsed_{t}"),
-            format!("events_{t}"),
-        ] {
-            let _ = stack().try_clickhouse(&format!("DROP TABLE IF EXISTS raw.{table} SYNC"));
+        let s = stack();
+        for table in ["parsed_referencedata_facilities_mv", "kafka_referencedata_facilities"] {
+            let _ = s.try_clickhouse(&format!("DROP TABLE IF EXISTS {}.{table} SYNC", self.raw));
+        }
+        if !std::thread::panicking() {
+            for database in [&self.raw, &self.curated, &format!("{}_staging", self.curated)] {
+                let _ = s.try_clickhouse(&format!("DROP DATABASE IF EXISTS {database} SYNC"));
+            }
         }
     }
 }
@@ -288,32 +301,28 @@ impl Drop for GateTopic {
 const MART: &str = "mart_facility_directory";
 
 /// One isolated configuration of `platform_refresh`: a platform of its own (source database, raw
-/// and curated databases, project directory with the runner project) for dbt, and a gate topic.
+/// and curated databases, project directory with the runner project), its facilities' topic landed
+/// in its raw database for the gate.
 struct Refresh {
     platform: Platform,
-    gate: GateTopic,
+    landing: Landing,
 }
 
 impl Refresh {
     fn new() -> Refresh {
-        Refresh { platform: Platform::new("af_refresh", Source::Generated(Sizes::TEST)), gate: GateTopic::new() }
+        let platform = Platform::new("af_refresh", Source::Generated(Sizes::TEST));
+        let landing = Landing::new(&platform.raw, &platform.curated);
+        Refresh { platform, landing }
     }
 
-    /// The run's conf: what makes it build this platform and nothing else.
+    /// The run's conf: what makes it check and build this platform and nothing else.
     fn conf(&self) -> Value {
         let p = &self.platform;
-        json!({
-            "project_dir": p.project.path(),
-            "select": format!("+{MART}"),
-            "settings": {
-                "RAW_KAFKA_TOPICS": self.gate.topic,
-                "CLICKHOUSE_RAW_DATABASE": p.raw,
-                "CLICKHOUSE_CURATED_DATABASE": p.curated,
-                "SOURCE_PG_DB": p.source_db,
-                "ANALYTICS_CORE_PATH": p.core,
-                "DBT_AS_OF_DATE": p.as_of,
-            },
-        })
+        let mut settings = self.landing.settings();
+        settings.insert("SOURCE_PG_DB".into(), p.source_db.clone().into());
+        settings.insert("ANALYTICS_CORE_PATH".into(), p.core.display().to_string().into());
+        settings.insert("DBT_AS_OF_DATE".into(), p.as_of.clone().into());
+        json!({ "project_dir": p.project.path(), "select": format!("+{MART}"), "settings": settings })
     }
 
     /// When ClickHouse last wrote the mart's table (its server clock, seconds); `None` before a build.
@@ -335,19 +344,15 @@ impl Refresh {
     }
 }
 
-/// A failed test keeps its databases for inspection (the gate topic's consumer goes regardless).
+/// What dbt made outside the databases (which [`Landing`] drops), unless the test failed.
 impl Drop for Refresh {
     fn drop(&mut self) {
         if std::thread::panicking() {
             return;
         }
         let p = &self.platform;
-        let s = stack();
-        for database in [&p.raw, &p.curated, &format!("{}_staging", p.curated)] {
-            let _ = s.try_clickhouse(&format!("DROP DATABASE IF EXISTS {database} SYNC"));
-        }
-        let _ = s.try_clickhouse(&format!("DROP NAMED COLLECTION IF EXISTS olmis_source_{}", p.curated));
-        let _ = s.try_psql("postgres", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", p.source_db));
+        let _ = stack().try_clickhouse(&format!("DROP NAMED COLLECTION IF EXISTS olmis_source_{}", p.curated));
+        let _ = stack().try_psql("postgres", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", p.source_db));
     }
 }
 
@@ -406,7 +411,6 @@ async fn refresh_builds_marts_skips_when_nothing_is_new_and_builds_again_when_da
     let refresh_setup = Refresh::new();
     let r = &refresh_setup;
     assert_eq!(r.built_at(MART), None);
-    r.gate.land(0);
 
     let before = clickhouse_now();
     let first = refresh(&airflow, r.conf()).await;
@@ -415,7 +419,7 @@ async fn refresh_builds_marts_skips_when_nothing_is_new_and_builds_again_when_da
         assert_eq!(first.task(task).state.as_deref(), Some("success"), "{:?}", first.states());
     }
     let gate_log = log(&airflow, &first, "freshness_gate").await;
-    let fresh = format!("PASS fresh  {}  newest event", r.gate.topic);
+    let fresh = format!("PASS fresh  {}  newest event", r.landing.topic);
     assert!(gate_log.contains(&fresh), "the gate watched this run's topic:\n{gate_log}");
     let built = r.built_at(MART).expect("the run built the mart");
     assert!(built >= before, "built at {built}, the run started at {before}");
@@ -431,14 +435,13 @@ async fn refresh_builds_marts_skips_when_nothing_is_new_and_builds_again_when_da
     assert!(gate_log.contains("Nothing landed since"), "{gate_log}");
     assert_eq!(r.built_at(MART), Some(built), "a skipped build leaves the marts alone");
 
-    // A new facility in the source, its event in the platform's raw table, and one for the gate.
+    // A new facility in the source, and its event in the platform's raw table.
     r.platform.psql(
         "INSERT INTO referencedata.facilities (id, code, name, active, enabled, geographiczoneid, typeid)
          VALUES (olmis_test_id('facility-airflow'), 'HC88888', 'Airflow Facility', true, true,
                  olmis_test_id('zone-D0'), olmis_test_id('type-hc'))",
     );
     r.platform.emit("referencedata.facilities", "c", "code = 'HC88888'");
-    r.gate.land(0);
     let third = refresh(&airflow, r.conf()).await;
     assert_eq!(third.state, "success", "{}", explain(&airflow, &third).await);
     assert_eq!(third.task("dbt_build").state.as_deref(), Some("success"), "{:?}", third.states());
@@ -454,18 +457,12 @@ async fn refresh_builds_marts_skips_when_nothing_is_new_and_builds_again_when_da
 #[tokio::test]
 async fn stale_raw_data_fails_the_gate_and_its_log_names_the_topic() {
     let airflow = client().await;
-    let gate = GateTopic::new();
-    gate.land(3 * 3600);
+    let name = unique("af_stale").to_lowercase();
+    let landing = Landing::new(&format!("{name}_raw"), &format!("{name}_curated"));
+    landing.land(3 * 3600);
     let project = tempfile::tempdir().unwrap();
-    let conf = json!({
-        "project_dir": project.path(),
-        "freshness_max_age_minutes": 60,
-        "settings": {
-            "RAW_KAFKA_TOPICS": gate.topic,
-            // Never reached; were the gate to pass, dbt would find nothing to build here.
-            "CLICKHOUSE_CURATED_DATABASE": unique("af_never").to_lowercase(),
-        },
-    });
+    let conf =
+        json!({ "project_dir": project.path(), "freshness_max_age_minutes": 60, "settings": landing.settings() });
     let run = refresh(&airflow, conf).await;
     assert_eq!(run.state, "failed", "{:?}", run.states());
     assert_eq!(run.task("freshness_gate").state.as_deref(), Some("failed"));
@@ -473,7 +470,7 @@ async fn stale_raw_data_fails_the_gate_and_its_log_names_the_topic() {
         assert_eq!(run.task(task).state.as_deref(), Some("upstream_failed"), "{:?}", run.states());
     }
     let gate_log = log(&airflow, &run, "freshness_gate").await;
-    assert!(gate_log.contains(&format!("Stale: {}", gate.topic)), "{gate_log}");
-    assert!(gate_log.contains(&format!("FAIL stale  {}  newest event 3h ago", gate.topic)), "{gate_log}");
+    assert!(gate_log.contains(&format!("Stale: {}", landing.topic)), "{gate_log}");
+    assert!(gate_log.contains(&format!("FAIL stale  {}  newest event 3h ago", landing.topic)), "{gate_log}");
     airflow.delete_dag_run("platform_refresh", &run.run_id).await.unwrap();
 }
