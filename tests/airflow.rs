@@ -5,8 +5,8 @@
 //!
 //! Airflow runs the DAG files and the `olmisctl` of the checkout that last ran `tests/stack/stack.sh
 //! up` (see tests/stack/services/airflow.sh); [`client`] makes sure that is this one. Runs of
-//! `platform_refresh` are isolated by their conf: a project directory, databases and a gate topic of
-//! their own (the DAG's `project_dir` and `settings` params), never the stack's `raw` topics or `curated`.
+//! `platform_refresh` are isolated by their conf (the DAG's `project_dir` and `settings` params): a
+//! project directory, raw and curated databases and a topic of their own, never `raw` or `curated`.
 
 mod common;
 mod dbt_data;
