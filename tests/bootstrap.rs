@@ -46,7 +46,7 @@ impl Drop for Landing {
                 doomed.push(format!("raw.events_{t}"));
             }
             for table in doomed {
-                clickhouse_quietly(&format!("DROP TABLE IF EXISTS {table} SYNC"));
+                stack().clickhouse_quietly(&format!("DROP TABLE IF EXISTS {table} SYNC"));
             }
         }
     }
@@ -663,26 +663,8 @@ impl PrivateLanding {
 impl Drop for PrivateLanding {
     fn drop(&mut self) {
         for database in &self.databases {
-            clickhouse_quietly(&format!("DROP DATABASE IF EXISTS {database} SYNC"));
+            stack().clickhouse_quietly(&format!("DROP DATABASE IF EXISTS {database} SYNC"));
         }
-    }
-}
-
-/// Runs a statement without asserting (for drops: a panic inside a drop while unwinding aborts).
-/// curl reads its options from stdin so the password stays out of the process list.
-fn clickhouse_quietly(sql: &str) {
-    let config = format!(
-        "silent\noutput = \"/dev/null\"\nheader = \"X-ClickHouse-User: {}\"\nheader = \"X-ClickHouse-Key: {}\"\n\
-         data-binary = \"{sql}\"\nurl = \"{}\"\n",
-        stack().get("CLICKHOUSE_USER"),
-        stack().get("CLICKHOUSE_PASSWORD"),
-        stack().get("CLICKHOUSE_URL")
-    );
-    if let Ok(mut child) = StdCommand::new("curl").args(["--config", "-"]).stdin(Stdio::piped()).spawn() {
-        if let Some(mut stdin) = child.stdin.take() {
-            let _ = stdin.write_all(config.as_bytes());
-        }
-        let _ = child.wait();
     }
 }
 

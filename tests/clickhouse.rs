@@ -185,21 +185,7 @@ impl Drop for Lane {
                 .output();
         }
         for object in doomed {
-            // Not stack().clickhouse(): it asserts, and a panic inside a drop while unwinding aborts.
-            // curl reads its options from stdin so the password stays out of the process list.
-            let config = format!(
-                "silent\noutput = \"/dev/null\"\nheader = \"X-ClickHouse-User: {}\"\nheader = \"X-ClickHouse-Key: {}\"\n\
-                 data-binary = \"DROP {object} SYNC\"\nurl = \"{}\"\n",
-                stack().get("CLICKHOUSE_USER"),
-                stack().get("CLICKHOUSE_PASSWORD"),
-                stack().get("CLICKHOUSE_URL")
-            );
-            if let Ok(mut child) = StdCommand::new("curl").args(["--config", "-"]).stdin(Stdio::piped()).spawn() {
-                if let Some(mut stdin) = child.stdin.take() {
-                    let _ = stdin.write_all(config.as_bytes());
-                }
-                let _ = child.wait();
-            }
+            stack().clickhouse_quietly(&format!("DROP {object} SYNC"));
         }
     }
 }

@@ -205,33 +205,8 @@ impl Drop for Platform {
     fn drop(&mut self) {
         // A failing probe here must not abort the test run while it unwinds from a failure.
         let cleanup = std::panic::AssertUnwindSafe(|| {
-            for _ in 0..30 {
-                let code = curl(&[
-                    "-o",
-                    "/dev/null",
-                    "-w",
-                    "%{http_code}",
-                    "-X",
-                    "DELETE",
-                    &format!("{}/connectors/{}", stack().get("CONNECT_URL").trim_end_matches('/'), self.name),
-                ]);
-                if code == "204" || code == "404" {
-                    break;
-                }
-                std::thread::sleep(Duration::from_secs(1));
-            }
-            let drop_slot = format!(
-                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '{}' AND NOT active",
-                self.name
-            );
-            for _ in 0..60 {
-                stack().psql("postgres", &drop_slot);
-                let left = format!("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{}'", self.name);
-                if stack().psql("postgres", &left) == "0" {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(500));
-            }
+            stack().delete_connector(&self.name);
+            stack().drop_slot_when_idle(&self.name);
             // Its Kafka tables would go on consuming the test's topics.
             drop_core_raw_landing();
             if let Some(paused) = self.refresh_was_paused {

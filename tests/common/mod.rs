@@ -147,6 +147,62 @@ impl Stack {
     }
 }
 
+impl Stack {
+    /// Runs a statement in ClickHouse without asserting, for cleanup in `Drop` (a panic there
+    /// while unwinding aborts the whole run). curl reads its options from stdin so the password
+    /// stays out of the process list.
+    pub fn clickhouse_quietly(&self, sql: &str) {
+        use std::io::Write;
+        let config = format!(
+            "silent\noutput = \"/dev/null\"\nheader = \"X-ClickHouse-User: {}\"\nheader = \"X-ClickHouse-Key: {}\"\n\
+             data-binary = \"{sql}\"\nurl = \"{}\"\n",
+            self.get("CLICKHOUSE_USER"),
+            self.get("CLICKHOUSE_PASSWORD"),
+            self.get("CLICKHOUSE_URL")
+        );
+        let child = StdCommand::new("curl").args(["--config", "-"]).stdin(std::process::Stdio::piped()).spawn();
+        if let Ok(mut child) = child {
+            if let Some(mut stdin) = child.stdin.take() {
+                let _ = stdin.write_all(config.as_bytes());
+            }
+            let _ = child.wait();
+        }
+    }
+
+    /// Deletes a Kafka Connect connector, retrying while the shared worker rebalances (409).
+    /// Never panics: used in cleanup.
+    pub fn delete_connector(&self, name: &str) {
+        let url = format!("{}/connectors/{name}", self.get("CONNECT_URL").trim_end_matches('/'));
+        for _ in 0..30 {
+            let out = StdCommand::new("curl")
+                .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", "-X", "DELETE", &url])
+                .output();
+            let code = out.map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
+            if code == "204" || code == "404" {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    }
+
+    /// Drops a replication slot once nothing reads it: the walsender outlives a deleted
+    /// connector's task briefly. False when it is still there after 30 s.
+    pub fn drop_slot_when_idle(&self, slot: &str) -> bool {
+        let drop_slot = format!(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '{slot}' AND NOT active"
+        );
+        let left = format!("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{slot}'");
+        for _ in 0..60 {
+            self.psql("postgres", &drop_slot);
+            if self.psql("postgres", &left) == "0" {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        false
+    }
+}
+
 /// Polls `check` every 200 ms until it returns `Some`, or fails the test after `secs`.
 pub fn eventually<T>(secs: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
