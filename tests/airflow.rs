@@ -244,12 +244,25 @@ struct Landing {
     raw: String,
     curated: String,
     topic: String,
+    /// Whether the databases are the landing's to drop.
+    owns_databases: bool,
 }
 
 impl Landing {
-    fn new(raw: &str, curated: &str) -> Landing {
+    /// In databases of a [`Platform`], which drops them.
+    fn of(platform: &Platform) -> Landing {
+        Landing::new(&platform.raw, &platform.curated, false)
+    }
+
+    /// In new databases of its own.
+    fn alone() -> Landing {
+        let name = unique("af_landing").to_lowercase();
+        Landing::new(&format!("{name}_raw"), &format!("{name}_curated"), true)
+    }
+
+    fn new(raw: &str, curated: &str, owns_databases: bool) -> Landing {
         let topic = format!("{}.referencedata.facilities", unique("af").to_lowercase());
-        let landing = Landing { raw: raw.into(), curated: curated.into(), topic };
+        let landing = Landing { raw: raw.into(), curated: curated.into(), topic, owns_databases };
         let dir = tempfile::tempdir().unwrap();
         let mut init = stack().olmisctl(dir.path());
         for (name, value) in landing.settings() {
@@ -281,17 +294,17 @@ impl Landing {
     }
 }
 
-/// The consumer goes first, always: idle consumers left behind slow the shared server's pool. A
-/// failed test keeps its databases for inspection.
+/// The consumer goes, always: idle consumers left behind slow the shared server's pool. A failed
+/// test keeps its databases for inspection.
 impl Drop for Landing {
     fn drop(&mut self) {
         let s = stack();
         for table in ["parsed_referencedata_facilities_mv", "kafka_referencedata_facilities"] {
-            let _ = s.try_clickhouse(&format!("DROP TABLE IF EXISTS {}.{table} SYNC", self.raw));
+            s.clickhouse_quietly(&format!("DROP TABLE IF EXISTS {}.{table} SYNC", self.raw));
         }
-        if !std::thread::panicking() {
-            for database in [&self.raw, &self.curated, &format!("{}_staging", self.curated)] {
-                let _ = s.try_clickhouse(&format!("DROP DATABASE IF EXISTS {database} SYNC"));
+        if self.owns_databases && !std::thread::panicking() {
+            for database in [&self.raw, &self.curated] {
+                s.clickhouse_quietly(&format!("DROP DATABASE IF EXISTS {database} SYNC"));
             }
         }
     }
@@ -302,17 +315,16 @@ const MART: &str = "mart_facility_directory";
 
 /// One isolated configuration of `platform_refresh`: a platform of its own (source database, raw
 /// and curated databases, project directory with the runner project), its facilities' topic landed
-/// in its raw database for the gate.
+/// in its raw database for the gate. The landing goes before the platform's databases.
 struct Refresh {
-    platform: Platform,
     landing: Landing,
+    platform: Platform,
 }
 
 impl Refresh {
     fn new() -> Refresh {
         let platform = Platform::new("af_refresh", Source::Generated(Sizes::TEST));
-        let landing = Landing::new(&platform.raw, &platform.curated);
-        Refresh { platform, landing }
+        Refresh { landing: Landing::of(&platform), platform }
     }
 
     /// The run's conf: what makes it check and build this platform and nothing else.
@@ -341,18 +353,6 @@ impl Refresh {
 
     fn source_facilities(&self) -> u64 {
         self.platform.psql("SELECT count(*) FROM referencedata.facilities").parse().unwrap()
-    }
-}
-
-/// What dbt made outside the databases (which [`Landing`] drops), unless the test failed.
-impl Drop for Refresh {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            return;
-        }
-        let p = &self.platform;
-        let _ = stack().try_clickhouse(&format!("DROP NAMED COLLECTION IF EXISTS olmis_source_{}", p.curated));
-        let _ = stack().try_psql("postgres", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", p.source_db));
     }
 }
 
@@ -457,8 +457,7 @@ async fn refresh_builds_marts_skips_when_nothing_is_new_and_builds_again_when_da
 #[tokio::test]
 async fn stale_raw_data_fails_the_gate_and_its_log_names_the_topic() {
     let airflow = client().await;
-    let name = unique("af_stale").to_lowercase();
-    let landing = Landing::new(&format!("{name}_raw"), &format!("{name}_curated"));
+    let landing = Landing::alone();
     landing.land(3 * 3600);
     let project = tempfile::tempdir().unwrap();
     let conf =

@@ -89,20 +89,13 @@ impl Stack {
 
     /// Runs SQL in a database of the stack's PostgreSQL as the superuser; rows as tab-separated lines.
     pub fn psql(&self, database: &str, sql: &str) -> String {
-        self.try_psql(database, sql).unwrap_or_else(|e| panic!("psql failed on {sql:?}: {e}"))
-    }
-
-    /// [`Stack::psql`] that reports a failure instead of panicking (for cleanup in `Drop`).
-    pub fn try_psql(&self, database: &str, sql: &str) -> Result<String, String> {
         let url = self.get("OLMIS_STACK_PG_ADMIN_URL").replacen("/postgres?", &format!("/{database}?"), 1);
         let output = StdCommand::new("psql")
             .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-F", "\t", &url, "-c", sql])
             .output()
-            .map_err(|e| format!("psql does not run: {e}"))?;
-        if !output.status.success() {
-            return Err(String::from_utf8_lossy(&output.stderr).into_owned());
-        }
-        Ok(String::from_utf8_lossy(&output.stdout).trim_end().to_string())
+            .expect("psql runs");
+        assert!(output.status.success(), "psql failed on {sql:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).trim_end().to_string()
     }
 
     /// A fresh database for one test, dropped never (the stack is wiped as a whole).
@@ -114,11 +107,6 @@ impl Stack {
 
     /// Runs SQL in ClickHouse as the stack's user over HTTP (curl), returning the TSV body.
     pub fn clickhouse(&self, sql: &str) -> String {
-        self.try_clickhouse(sql).unwrap_or_else(|e| panic!("ClickHouse failed on {sql:?}: {e}"))
-    }
-
-    /// [`Stack::clickhouse`] that reports a failure instead of panicking (for cleanup in `Drop`).
-    pub fn try_clickhouse(&self, sql: &str) -> Result<String, String> {
         let output = StdCommand::new("curl")
             .args(["-sS", "--fail-with-body", "--data-binary", "@-"])
             .arg("-H")
@@ -135,15 +123,14 @@ impl Stack {
                 child.stdin.take().expect("stdin is piped").write_all(sql.as_bytes())?;
                 child.wait_with_output()
             })
-            .map_err(|e| format!("curl does not run: {e}"))?;
-        if !output.status.success() {
-            return Err(format!(
-                "{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
-        Ok(String::from_utf8_lossy(&output.stdout).trim_end().to_string())
+            .expect("curl runs");
+        assert!(
+            output.status.success(),
+            "ClickHouse failed on {sql:?}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim_end().to_string()
     }
 }
 
