@@ -54,6 +54,10 @@ pub struct SourceSettings {
     pub user: String,
     pub password: Option<Secret>,
     pub sslmode: String,
+    /// CA certificates (PEM) to verify the server with; `None` means the system's (verify modes).
+    pub sslrootcert: Option<PathBuf>,
+    /// The same file as Kafka Connect's worker reads it (`database.sslrootcert`).
+    pub connect_sslrootcert: Option<String>,
     pub connect_host: String,
     pub connect_port: u16,
     pub slot_name: String,
@@ -207,6 +211,10 @@ impl Settings {
                 user: p.text("SOURCE_PG_USER"),
                 password: p.secret("SOURCE_PG_PASSWORD"),
                 sslmode: p.text("SOURCE_PG_SSLMODE"),
+                sslrootcert: p.opt("SOURCE_PG_SSLROOTCERT").map(resolve),
+                connect_sslrootcert: p
+                    .opt("SOURCE_PG_CONNECT_SSLROOTCERT")
+                    .or_else(|| p.opt("SOURCE_PG_SSLROOTCERT").map(|path| resolve(path).display().to_string())),
                 slot_name: p.text("SOURCE_PG_SLOT_NAME"),
                 publication: p.text("SOURCE_PG_PUBLICATION"),
                 table_allowlist: p
