@@ -84,10 +84,9 @@ fn rustls_error(err: &tokio_postgres::Error) -> Option<&rustls::Error> {
         if let Some(found) = e.downcast_ref::<rustls::Error>() {
             return Some(found);
         }
-        if let Some(found) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
-            if let Some(found) = found.downcast_ref::<rustls::Error>() {
-                return Some(found);
-            }
+        let wrapped = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref());
+        if let Some(found) = wrapped.and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+            return Some(found);
         }
         next = e.source();
     }

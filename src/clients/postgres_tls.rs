@@ -240,7 +240,7 @@ pub fn diagnose(detail: &str, tls: Option<&rustls::Error>, attempt: &Attempt) ->
     if hba_refused && (detail.contains("no encryption") || detail.contains("SSL off")) {
         return Some(Diagnosis {
             problem: format!(
-                "the server accepts this user only over SSL, and SOURCE_PG_SSLMODE={mode} connected without it"
+                "the server accepts this user only over SSL, and SOURCE_PG_SSLMODE={mode} connects without it"
             ),
             hint: format!(
                 "set SOURCE_PG_SSLMODE=require, or verify-full with {ROOTCERT_VAR} (the server's CA) to also check \

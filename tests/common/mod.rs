@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 pub use assert_cmd::Command;
 
+pub mod private_postgres;
+
 pub struct Stack {
     pub env: BTreeMap<String, String>,
     pub env_path: PathBuf,
@@ -187,6 +189,22 @@ impl Stack {
             std::thread::sleep(std::time::Duration::from_millis(500));
         }
         false
+    }
+}
+
+/// Deletes a test's connector when the test ends, whatever happened, and its topics (named
+/// `<connector>.<schema>.<table>`) unless the test failed and they are evidence.
+pub struct ConnectorGuard(pub String);
+
+impl Drop for ConnectorGuard {
+    fn drop(&mut self) {
+        stack().delete_connector(&self.0);
+        if !std::thread::panicking() {
+            let _ = StdCommand::new(stack().bin("kafka-topics"))
+                .args(["--bootstrap-server", stack().get("KAFKA_BOOTSTRAP_SERVERS"), "--delete", "--topic"])
+                .arg(format!("{}\\..*", self.0))
+                .output();
+        }
     }
 }
 
