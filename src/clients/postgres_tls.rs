@@ -236,7 +236,7 @@ pub fn diagnose(detail: &str, tls: Option<&rustls::Error>, attempt: &Attempt) ->
                 .into(),
         });
     }
-    let hba_refused = detail.contains("no pg_hba.conf entry");
+    let hba_refused = detail.contains("no pg_hba.conf entry") || detail.contains("pg_hba.conf rejects connection");
     if hba_refused && (detail.contains("no encryption") || detail.contains("SSL off")) {
         return Some(Diagnosis {
             problem: format!(
@@ -411,6 +411,8 @@ mod tests {
         let d = diagnose(refused, None, &attempt("disable", None)).unwrap();
         assert!(d.problem.contains("only over SSL") && d.problem.contains("SOURCE_PG_SSLMODE=disable"), "{d:?}");
         assert!(d.hint.starts_with("set SOURCE_PG_SSLMODE=require"), "{d:?}");
+        let rejected = "pg_hba.conf rejects connection for host \"10.0.0.5\", user \"u\", database \"d\", SSL off";
+        assert!(diagnose(rejected, None, &attempt("disable", None)).is_some());
         assert_eq!(diagnose("password authentication failed for user \"u\"", None, &attempt("prefer", None)), None);
     }
 

@@ -436,6 +436,18 @@ mod tests {
     }
 
     #[test]
+    fn the_root_certificate_resolves_against_the_project_and_is_kafka_connects_default() {
+        let s = load(&[]).unwrap();
+        assert_eq!((s.source.sslrootcert, s.source.connect_sslrootcert), (None, None));
+        let s = load(&[("SOURCE_PG_SSLROOTCERT", "certs/rds.pem")]).unwrap();
+        assert_eq!(s.source.sslrootcert.as_deref(), Some(Path::new("/proj/certs/rds.pem")));
+        assert_eq!(s.source.connect_sslrootcert.as_deref(), Some("/proj/certs/rds.pem"));
+        let s = load(&[("SOURCE_PG_SSLROOTCERT", "certs/rds.pem"), ("SOURCE_PG_CONNECT_SSLROOTCERT", "/etc/ca.pem")])
+            .unwrap();
+        assert_eq!(s.source.connect_sslrootcert.as_deref(), Some("/etc/ca.pem"));
+    }
+
+    #[test]
     fn malformed_values_name_the_variable() {
         let err = load(&[("SOURCE_PG_PORT", "54x2")]).unwrap_err();
         assert!(err.to_string().starts_with("SOURCE_PG_PORT=\"54x2\""), "{err}");
