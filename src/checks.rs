@@ -1,12 +1,12 @@
 //! Tri-state findings (pass / warn / fail), shared by every `verify` target, preflights and the
 //! package validator, so they all print, serialize and set exit codes the same way.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Exit;
 use crate::output::{Report, Styles};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     Pass,
@@ -14,7 +14,7 @@ pub enum Level {
     Fail,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Check {
     pub name: String,
     pub level: Level,
@@ -42,7 +42,7 @@ impl Check {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckReport {
     pub title: String,
     pub status: Level,

@@ -9,6 +9,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command as StdCommand, Stdio};
 
+use common::private_postgres::PrivatePostgres;
 use common::*;
 
 /// The raw landing of `tables` as `olmisctl clickhouse-init` builds it for topic prefix `prefix`
@@ -46,7 +47,7 @@ impl Drop for Landing {
                 doomed.push(format!("raw.events_{t}"));
             }
             for table in doomed {
-                clickhouse_quietly(&format!("DROP TABLE IF EXISTS {table} SYNC"));
+                stack().clickhouse_quietly(&format!("DROP TABLE IF EXISTS {table} SYNC"));
             }
         }
     }
@@ -513,120 +514,6 @@ fn bad_input_gets_clear_errors() {
     assert!(stderr(&out).contains("not a date, timestamp or timestamptz"), "{}", stderr(&out));
 }
 
-/// A PostgreSQL cluster of this test's own, for invalidating a replication slot for real: a small
-/// `max_slot_wal_keep_size` on the shared server would be server-wide and break other tests'
-/// slots. Runs as the stack's system user when the tests run as root (PostgreSQL refuses root),
-/// with 1 MB WAL segments so a few megabytes of writes outrun the slot. Stopped and removed on drop.
-struct PrivatePostgres {
-    dir: std::path::PathBuf,
-    port: u16,
-    password: String,
-}
-
-impl PrivatePostgres {
-    fn start() -> PrivatePostgres {
-        let bindir = std::path::PathBuf::from(stack().get("OLMIS_STACK_PG_BINDIR"));
-        let dir = std::env::temp_dir().join(unique("olmis-bootstrap-pg").to_lowercase());
-        std::fs::create_dir_all(&dir).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let password = unique("pw");
-        let pwfile = dir.join("pwfile");
-        std::fs::write(&pwfile, &password).unwrap();
-        let as_root = StdCommand::new("id").arg("-u").output().map(|o| stdout(&o).trim() == "0").unwrap_or(false);
-        if as_root {
-            let status = StdCommand::new("chown").args(["-R", "olmisstack:", dir.to_str().unwrap()]).status().unwrap();
-            assert!(status.success(), "chown of {} to the stack user failed", dir.display());
-        }
-        let pg = PrivatePostgres { dir: dir.clone(), port, password };
-        let data = dir.join("data");
-        pg.as_stack_user(&bindir.join("initdb"))
-            .args(["-D", data.to_str().unwrap(), "-U", "postgres", "--pwfile", pwfile.to_str().unwrap()])
-            .args(["--auth=scram-sha-256", "--wal-segsize=1", "-E", "UTF8", "--locale=C.UTF-8"])
-            .output()
-            .map(|o| assert!(o.status.success(), "initdb failed: {}", stderr(&o)))
-            .unwrap();
-        let conf = format!(
-            "listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = ''\nwal_level = logical\n\
-             max_replication_slots = 10\nmax_wal_senders = 10\nmax_slot_wal_keep_size = '3MB'\nwal_keep_size = 0\n\
-             min_wal_size = '2MB'\nmax_wal_size = '4MB'\nfsync = off\ntimezone = 'UTC'\n"
-        );
-        append(&data.join("postgresql.conf"), &conf);
-        std::fs::write(
-            data.join("pg_hba.conf"),
-            "host all all 127.0.0.1/32 scram-sha-256\nhost replication all 127.0.0.1/32 scram-sha-256\n",
-        )
-        .unwrap();
-        let log = dir.join("postgres.log");
-        pg.as_stack_user(&bindir.join("pg_ctl"))
-            .args(["-D", data.to_str().unwrap(), "-l", log.to_str().unwrap(), "-w", "-t", "60", "start"])
-            .output()
-            .map(|o| {
-                assert!(
-                    o.status.success(),
-                    "pg_ctl start failed: {}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                )
-            })
-            .unwrap();
-        pg
-    }
-
-    fn as_stack_user(&self, program: &Path) -> StdCommand {
-        let as_root = StdCommand::new("id").arg("-u").output().map(|o| stdout(&o).trim() == "0").unwrap_or(false);
-        if as_root {
-            let mut cmd = StdCommand::new("setpriv");
-            cmd.args(["--reuid=olmisstack", "--regid=olmisstack", "--init-groups", "--"]).arg(program);
-            cmd
-        } else {
-            StdCommand::new(program)
-        }
-    }
-
-    fn psql(&self, db: &str, sql: &str) -> String {
-        let out = StdCommand::new(stack().bin("psql"))
-            .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", &self.port.to_string()])
-            .args(["-U", "postgres", "-d", db, "-c", sql])
-            .env("PGPASSWORD", &self.password)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "psql on the private cluster failed on {sql:?}: {}", stderr(&out));
-        stdout(&out).trim_end().to_string()
-    }
-}
-
-impl Drop for PrivatePostgres {
-    fn drop(&mut self) {
-        let bindir = std::path::PathBuf::from(stack().get("OLMIS_STACK_PG_BINDIR"));
-        let _ = self
-            .as_stack_user(&bindir.join("pg_ctl"))
-            .args(["-D", self.dir.join("data").to_str().unwrap_or_default(), "-m", "immediate", "stop"])
-            .output();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn append(path: &Path, text: &str) {
-    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
-    f.write_all(text.as_bytes()).unwrap();
-}
-
-/// Deletes the test's connector when the test ends, whatever happened, and its topics (named
-/// `<connector>.<schema>.<table>`) unless the test failed and they are evidence.
-struct ConnectorGuard(String);
-
-impl Drop for ConnectorGuard {
-    fn drop(&mut self) {
-        let url = format!("{}/connectors/{}", stack().get("CONNECT_URL"), self.0);
-        let _ = StdCommand::new("curl").args(["-sS", "-X", "DELETE", &url]).output();
-        if !std::thread::panicking() {
-            let _ = StdCommand::new(stack().bin("kafka-topics"))
-                .args(["--bootstrap-server", stack().get("KAFKA_BOOTSTRAP_SERVERS"), "--delete", "--topic"])
-                .arg(format!("{}\\..*", self.0))
-                .output();
-        }
-    }
-}
-
 /// The full raw landing (`clickhouse-init --print-sql` for the core package's topics under
 /// `prefix`) built in a database of the test's own instead of the shared `raw`, where the core's
 /// table names (`events_referencedata_facilities`, ...) would collide with other tests; dbt reads
@@ -663,26 +550,8 @@ impl PrivateLanding {
 impl Drop for PrivateLanding {
     fn drop(&mut self) {
         for database in &self.databases {
-            clickhouse_quietly(&format!("DROP DATABASE IF EXISTS {database} SYNC"));
+            stack().clickhouse_quietly(&format!("DROP DATABASE IF EXISTS {database} SYNC"));
         }
-    }
-}
-
-/// Runs a statement without asserting (for drops: a panic inside a drop while unwinding aborts).
-/// curl reads its options from stdin so the password stays out of the process list.
-fn clickhouse_quietly(sql: &str) {
-    let config = format!(
-        "silent\noutput = \"/dev/null\"\nheader = \"X-ClickHouse-User: {}\"\nheader = \"X-ClickHouse-Key: {}\"\n\
-         data-binary = \"{sql}\"\nurl = \"{}\"\n",
-        stack().get("CLICKHOUSE_USER"),
-        stack().get("CLICKHOUSE_PASSWORD"),
-        stack().get("CLICKHOUSE_URL")
-    );
-    if let Ok(mut child) = StdCommand::new("curl").args(["--config", "-"]).stdin(Stdio::piped()).spawn() {
-        if let Some(mut stdin) = child.stdin.take() {
-            let _ = stdin.write_all(config.as_bytes());
-        }
-        let _ = child.wait();
     }
 }
 
@@ -787,7 +656,16 @@ fn current_state(events: &str) -> std::collections::BTreeMap<String, serde_json:
 /// outage, `recover-slot --yes` rebuilds capture, and the changes made meanwhile reach the marts.
 #[test]
 fn recover_slot_after_the_slot_is_invalidated_for_real() {
-    let pg = PrivatePostgres::start();
+    // A cluster of the test's own: a small max_slot_wal_keep_size on the shared server would be
+    // server-wide and break other tests' slots. 1 MB WAL segments let a few megabytes of writes
+    // outrun the slot.
+    let pg = PrivatePostgres::init("olmis-bootstrap-pg", &["--wal-segsize=1"]);
+    pg.configure(
+        "wal_level = logical\nmax_replication_slots = 10\nmax_wal_senders = 10\nmax_slot_wal_keep_size = '3MB'\n\
+         wal_keep_size = 0\nmin_wal_size = '2MB'\nmax_wal_size = '4MB'\n",
+        "host all all 127.0.0.1/32 scram-sha-256\nhost replication all 127.0.0.1/32 scram-sha-256\n",
+    );
+    pg.start();
     let db = "open_lmis";
     pg.psql("postgres", &format!("CREATE DATABASE {db}"));
     let name = unique("bsrec").to_lowercase();

@@ -160,39 +160,17 @@ impl Cdc {
         });
     }
 
-    /// Deletes the connector, retrying while the shared worker rebalances (409).
     fn delete_connector(&self) {
-        let url = format!("{}/connectors/{}", stack().get("CONNECT_URL"), self.name);
-        for _ in 0..30 {
-            let out = StdCommand::new("curl")
-                .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", "-X", "DELETE", &url])
-                .output();
-            let code = out.map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
-            if code == "204" || code == "404" {
-                return;
-            }
-            std::thread::sleep(Duration::from_secs(1));
-        }
+        stack().delete_connector(&self.name);
     }
 }
 
 impl Drop for Cdc {
     fn drop(&mut self) {
         self.delete_connector();
-        // The walsender outlives the task briefly; the slot can only be dropped once inactive.
-        let drop_slot = format!(
-            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '{}' AND NOT active",
-            self.name
-        );
-        for _ in 0..60 {
-            stack().psql("postgres", &drop_slot);
-            let left = format!("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{}'", self.name);
-            if stack().psql("postgres", &left) == "0" {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(500));
+        if !stack().drop_slot_when_idle(&self.name) {
+            eprintln!("warning: replication slot {} is still active; drop it by hand", self.name);
         }
-        eprintln!("warning: replication slot {} is still active; drop it by hand", self.name);
     }
 }
 

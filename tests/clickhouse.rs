@@ -4,6 +4,7 @@
 //!
 //! Isolation: each test gets its own topic prefix and its own source schema name, so its topic
 //! and its `raw.*_<schema>_<table>` objects are its own; `raw.errors` is shared and read per topic.
+//! One test lands in a raw database of its own (CLICKHOUSE_RAW_DATABASE).
 
 mod common;
 
@@ -23,6 +24,8 @@ fn shared_server() -> std::sync::RwLockReadGuard<'static, ()> {
 
 /// One test's topic, source table and project directory.
 struct Lane {
+    /// The raw database (CLICKHOUSE_RAW_DATABASE): `raw`, or one of the test's own.
+    raw: String,
     prefix: String,
     schema: String,
     table: String,
@@ -31,7 +34,12 @@ struct Lane {
 
 impl Lane {
     fn new(table: &str) -> Lane {
+        Lane::in_database(table, "raw")
+    }
+
+    fn in_database(table: &str, raw: &str) -> Lane {
         Lane {
+            raw: raw.to_string(),
             prefix: unique("chtest").to_lowercase(),
             schema: unique("s").to_lowercase(),
             table: table.to_string(),
@@ -48,7 +56,7 @@ impl Lane {
     }
 
     fn events_table(&self) -> String {
-        format!("raw.events_{}", self.id())
+        format!("{}.events_{}", self.raw, self.id())
     }
 
     fn create_topic(&self) {
@@ -85,7 +93,8 @@ impl Lane {
     fn olmisctl(&self) -> Command {
         let mut cmd = stack().olmisctl(self.dir.path());
         cmd.env("DEBEZIUM_TOPIC_PREFIX", &self.prefix)
-            .env("SOURCE_PG_TABLE_ALLOWLIST", format!("{}.{}", self.schema, self.table));
+            .env("SOURCE_PG_TABLE_ALLOWLIST", format!("{}.{}", self.schema, self.table))
+            .env("CLICKHOUSE_RAW_DATABASE", &self.raw);
         cmd
     }
 
@@ -113,7 +122,8 @@ impl Lane {
 
     fn errors(&self) -> Vec<(i64, String, String)> {
         let text = stack().clickhouse(&format!(
-            "SELECT kafka_offset, error, raw_message FROM raw.errors WHERE kafka_topic = '{}' ORDER BY kafka_offset FORMAT JSONEachRow",
+            "SELECT kafka_offset, error, raw_message FROM {}.errors WHERE kafka_topic = '{}' ORDER BY kafka_offset FORMAT JSONEachRow",
+            self.raw,
             self.topic()
         ));
         text.lines()
@@ -156,37 +166,26 @@ fn int(v: &Value) -> i64 {
 /// consumer pool for everybody. A failed test keeps its events table and topic for inspection.
 impl Drop for Lane {
     fn drop(&mut self) {
-        let t = self.id();
+        let (t, raw) = (self.id(), &self.raw);
         let mut doomed = vec![
-            format!("raw.parsed_{t}_mv"),
-            format!("raw.events_{t}_mv"),
-            format!("raw.errors_{t}_mv"),
-            format!("raw.kafka_{t}"),
-            format!("raw.parsed_{t}"),
+            format!("TABLE IF EXISTS {raw}.parsed_{t}_mv"),
+            format!("TABLE IF EXISTS {raw}.events_{t}_mv"),
+            format!("TABLE IF EXISTS {raw}.errors_{t}_mv"),
+            format!("TABLE IF EXISTS {raw}.kafka_{t}"),
+            format!("TABLE IF EXISTS {raw}.parsed_{t}"),
         ];
         if !std::thread::panicking() {
-            doomed.push(self.events_table());
+            doomed.push(format!("TABLE IF EXISTS {}", self.events_table()));
+            if raw != "raw" {
+                doomed.push(format!("DATABASE IF EXISTS {raw}"));
+            }
             let _ = StdCommand::new(stack().bin("kafka-topics"))
                 .args(["--bootstrap-server", stack().get("KAFKA_BOOTSTRAP_SERVERS"), "--delete", "--topic"])
                 .arg(self.topic())
                 .output();
         }
-        for table in doomed {
-            // Not stack().clickhouse(): it asserts, and a panic inside a drop while unwinding aborts.
-            // curl reads its options from stdin so the password stays out of the process list.
-            let config = format!(
-                "silent\noutput = \"/dev/null\"\nheader = \"X-ClickHouse-User: {}\"\nheader = \"X-ClickHouse-Key: {}\"\n\
-                 data-binary = \"DROP TABLE IF EXISTS {table} SYNC\"\nurl = \"{}\"\n",
-                stack().get("CLICKHOUSE_USER"),
-                stack().get("CLICKHOUSE_PASSWORD"),
-                stack().get("CLICKHOUSE_URL")
-            );
-            if let Ok(mut child) = StdCommand::new("curl").args(["--config", "-"]).stdin(Stdio::piped()).spawn() {
-                if let Some(mut stdin) = child.stdin.take() {
-                    let _ = stdin.write_all(config.as_bytes());
-                }
-                let _ = child.wait();
-            }
+        for object in doomed {
+            stack().clickhouse_quietly(&format!("DROP {object} SYNC"));
         }
     }
 }
@@ -274,6 +273,53 @@ fn every_event_lands_once_with_its_metadata() {
     let check = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == lane.topic()).unwrap().clone();
     assert_eq!(check["level"], "pass", "{check}");
     assert!(check["message"].as_str().unwrap().starts_with("5 events, newest "), "{check}");
+}
+
+#[test]
+fn a_raw_database_of_its_own_holds_the_whole_landing() {
+    let _server = shared_server();
+    let lane = Lane::in_database("facilities", &unique("rawdb").to_lowercase());
+    lane.create_topic();
+    lane.produce(&[(key("a1"), Some(lane.event("c", None, Some(json!({"id": "a1"})), 100)))]);
+
+    let output = lane.run(&["clickhouse-init", "--json"]);
+    assert_eq!(code(&output), 0, "{}\n{}", stdout(&output), stderr(&output));
+    let report = json_stdout(&output);
+    assert_eq!(report["topics"][0]["table"], lane.events_table());
+    assert_eq!(report["topics"][0]["consumer_group"], format!("clickhouse.{}.{}", lane.raw, lane.topic()));
+    lane.wait_for_events(1);
+    let tables = stack().clickhouse(&format!(
+        "SELECT name FROM system.tables WHERE database = '{}' AND name LIKE '%{}%' ORDER BY name",
+        lane.raw,
+        lane.id()
+    ));
+    let t = lane.id();
+    let expected = [
+        format!("errors_{t}_mv"),
+        format!("events_{t}"),
+        format!("events_{t}_mv"),
+        format!("kafka_{t}"),
+        format!("parsed_{t}"),
+        format!("parsed_{t}_mv"),
+    ];
+    assert_eq!(tables.lines().collect::<Vec<_>>(), expected, "the topic's six objects in {}", lane.raw);
+    assert_eq!(stack().clickhouse(&format!("EXISTS TABLE {}.errors", lane.raw)), "1");
+    assert_eq!(
+        stack().clickhouse(&format!("SELECT count() FROM system.tables WHERE database = 'raw' AND name LIKE '%{t}%'")),
+        "0",
+        "nothing of it in the default raw database"
+    );
+
+    let output = lane.run(&["verify", "ingestion", "--json"]);
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+    let report = json_stdout(&output);
+    let names: Vec<&str> = report["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, [format!("{}.errors", lane.raw), lane.topic()]);
+    assert!(report["checks"][1]["message"].as_str().unwrap().starts_with("1 event, newest "), "{report:#}");
+
+    let again = json_stdout(&lane.run(&["clickhouse-init", "--json"]));
+    assert_eq!(again["summary"]["unchanged"], 9, "{again:#}");
+    assert_eq!(again["summary"]["created"], 0, "{again:#}");
 }
 
 #[test]

@@ -205,33 +205,8 @@ impl Drop for Platform {
     fn drop(&mut self) {
         // A failing probe here must not abort the test run while it unwinds from a failure.
         let cleanup = std::panic::AssertUnwindSafe(|| {
-            for _ in 0..30 {
-                let code = curl(&[
-                    "-o",
-                    "/dev/null",
-                    "-w",
-                    "%{http_code}",
-                    "-X",
-                    "DELETE",
-                    &format!("{}/connectors/{}", stack().get("CONNECT_URL").trim_end_matches('/'), self.name),
-                ]);
-                if code == "204" || code == "404" {
-                    break;
-                }
-                std::thread::sleep(Duration::from_secs(1));
-            }
-            let drop_slot = format!(
-                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '{}' AND NOT active",
-                self.name
-            );
-            for _ in 0..60 {
-                stack().psql("postgres", &drop_slot);
-                let left = format!("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{}'", self.name);
-                if stack().psql("postgres", &left) == "0" {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(500));
-            }
+            stack().delete_connector(&self.name);
+            stack().drop_slot_when_idle(&self.name);
             // Its Kafka tables would go on consuming the test's topics.
             drop_core_raw_landing();
             if let Some(paused) = self.refresh_was_paused {
@@ -472,14 +447,15 @@ struct ComposeProject {
 }
 
 impl ComposeProject {
-    fn new() -> ComposeProject {
+    /// A copy of tests/fixtures/<fixture> under a compose project of its own.
+    fn new(fixture: &str) -> ComposeProject {
         let image = StdCommand::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/stack/docker/build-test-image.sh"))
             .env("DOCKER_HOST", stack().get("DOCKER_HOST"))
             .output()
             .expect("the test image script runs");
         assert!(image.status.success(), "{}", stderr(&image));
         let dir = tempfile::tempdir().expect("temp dir");
-        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/platform-compose");
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(fixture);
         common::copy_dir(&fixture, dir.path(), &[]);
         let name = unique("pc").to_lowercase();
         std::fs::write(dir.path().join(".env"), format!("COMPOSE_PROJECT_NAME={name}\n")).expect("write .env");
@@ -487,17 +463,21 @@ impl ComposeProject {
     }
 
     /// olmisctl in compose mode, with a source and a Kafka Connect that are not there.
-    fn olmisctl(&self, args: &[&str]) -> (i32, Value) {
+    fn command(&self, args: &[&str]) -> Command {
         let mut cmd = stack().olmisctl(self.dir.path());
         cmd.env("OLMIS_RUNTIME", "compose")
             .env("COMPOSE_PROJECT_NAME", &self.name)
             .env("SOURCE_PG_PORT", "1")
             .env("CONNECT_URL", "http://127.0.0.1:1")
             .env("ANALYTICS_CORE_PATH", Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/olmis-analytics-core"))
-            .arg("--json")
             .args(args)
             .timeout(Duration::from_secs(300));
-        let out = cmd.output().expect("olmisctl runs");
+        cmd
+    }
+
+    /// `command` with `--json`: its exit code and document.
+    fn olmisctl(&self, args: &[&str]) -> (i32, Value) {
+        let out = self.command(&["--json"]).args(args).output().expect("olmisctl runs");
         (out.status.code().unwrap_or(-1), json(&out))
     }
 
@@ -535,7 +515,7 @@ impl Drop for ComposeProject {
 /// whose container was stopped.
 #[test]
 fn compose_mode_setup_and_recover_drive_the_containers() {
-    let c = ComposeProject::new();
+    let c = ComposeProject::new("platform-compose");
 
     let (code, first) = c.olmisctl(&["setup"]);
     let steps = outcomes(&first);
@@ -573,4 +553,52 @@ fn compose_mode_setup_and_recover_drive_the_containers() {
     assert_eq!(recovered["actions"][0]["outcome"], "done", "{recovered:#}");
     assert!(c.running("worker"), "recover started it");
     assert_eq!(code, 3, "the source and Kafka Connect are still down: {recovered:#}");
+}
+
+/// Compose mode on a host without dbt: `dbt-build` and `verify dbt` run olmisctl in the Airflow
+/// scheduler's container through the Docker driver (a stand-in script plays the image's olmisctl,
+/// see the fixture), stream its progress and report its summary as their own.
+#[test]
+fn without_dbt_on_the_host_dbt_runs_in_the_airflow_container() {
+    let c = ComposeProject::new("dbt-in-container");
+    let (code, up) = c.olmisctl(&["up"]);
+    assert_eq!(code, 0, "{up:#}");
+    // No dbt here: not configured, not on PATH.
+    let without_dbt = |args: &[&str]| {
+        let mut cmd = c.command(args);
+        cmd.env_remove("OLMIS_DBT").env("PATH", "/usr/bin:/bin");
+        cmd.output().expect("olmisctl runs")
+    };
+
+    let out = without_dbt(&["--json", "dbt-build", "--select", "+mart_two"]);
+    assert_eq!(out.status.code(), Some(1), "a failed model fails the build:\n{}", stderr(&out));
+    let summary = json(&out);
+    assert_eq!(summary["nodes"], serde_json::json!({"built": 1, "failed": 1, "skipped": 0}), "{summary:#}");
+    assert_eq!(summary["tests"]["passed"], 3);
+    assert_eq!(summary["problems"][0]["name"], "mart_two");
+    assert_eq!(summary["problems"][0]["file"], "examples/core/dbt/models/mart_two.sql");
+    assert!(
+        stderr(&out).contains("1 of 2 OK created sql table model curated.mart_one"),
+        "the container's progress reaches the user:\n{}",
+        stderr(&out)
+    );
+    let calls = docker(&["exec", &c.container("airflow-scheduler"), "cat", "/tmp/calls"]);
+    assert_eq!(stdout(&calls).trim(), "--json --project-dir /opt/olmis dbt-build --select +mart_two");
+
+    let human = without_dbt(&["dbt-test"]);
+    assert_eq!(human.status.code(), Some(3), "the stand-in refuses dbt-test: {}", stderr(&human));
+    assert!(stderr(&human).contains("in the airflow-scheduler container failed (exit code 2)"), "{}", stderr(&human));
+    assert!(stderr(&human).contains("unexpected command"), "its output is quoted: {}", stderr(&human));
+
+    let out = without_dbt(&["--json", "verify", "dbt"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["checks"][0]["name"], "mart_one", "{report:#}");
+    assert_eq!(report["checks"][0]["message"], "12 rows");
+
+    let stopped = docker(&["stop", &c.container("airflow-scheduler")]);
+    assert!(stopped.status.success(), "{}", stderr(&stopped));
+    let out = without_dbt(&["dbt-build"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("olmisctl up airflow-scheduler"), "{}", stderr(&out));
 }

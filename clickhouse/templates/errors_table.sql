@@ -1,6 +1,6 @@
 -- raw.errors: every message of any topic that could not be landed as an event, kept verbatim with
 -- the reason, so nothing is silently dropped. Shared by all topics.
-CREATE TABLE IF NOT EXISTS raw.errors{{on_cluster}}
+CREATE TABLE IF NOT EXISTS {{raw}}.errors{{on_cluster}}
 (
     kafka_topic     LowCardinality(String),
     kafka_partition Int32,

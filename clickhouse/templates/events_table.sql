@@ -3,7 +3,7 @@
 -- Append-only. Sorted by row key, then event position (lsn, kafka_offset), so the history of one
 -- source row is one contiguous range to replay. Partitioned by landing month so that a TTL
 -- (RAW_TTL_DAYS) drops whole parts instead of rewriting them.
-CREATE TABLE IF NOT EXISTS raw.events_{{t}}{{on_cluster}}
+CREATE TABLE IF NOT EXISTS {{raw}}.events_{{t}}{{on_cluster}}
 (
     kafka_topic     LowCardinality(String),
     kafka_partition Int32,

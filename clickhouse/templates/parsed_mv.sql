@@ -4,7 +4,7 @@
 -- Each message is checked against the Debezium envelope (JsonConverter, schemas disabled); the
 -- first failed check becomes `error`. No expression here may throw: a throwing row would stop the
 -- consumer on that message forever.
-CREATE MATERIALIZED VIEW IF NOT EXISTS raw.parsed_{{t}}_mv{{on_cluster}} TO raw.parsed_{{t}}
+CREATE MATERIALIZED VIEW IF NOT EXISTS {{raw}}.parsed_{{t}}_mv{{on_cluster}} TO {{raw}}.parsed_{{t}}
 AS
 WITH JSONExtractString(message, 'op') AS envelope_op
 SELECT
@@ -33,6 +33,6 @@ SELECT
         ''
     ) AS error,
     if(error = '', '', if(_error != '', _raw_message, message)) AS raw_message
-FROM raw.kafka_{{t}}
+FROM {{raw}}.kafka_{{t}}
 -- a row with neither message nor error would be an empty message: nothing to land, nothing wrong
 WHERE NOT (_error = '' AND message = '')

@@ -1,6 +1,6 @@
 -- raw.parsed_<t>: each message of the topic, parsed once and classified (`error` is '' for a good
 -- Debezium event). Engine Null: rows pass through to the views reading it and are not stored.
-CREATE TABLE IF NOT EXISTS raw.parsed_{{t}}{{on_cluster}}
+CREATE TABLE IF NOT EXISTS {{raw}}.parsed_{{t}}{{on_cluster}}
 (
     kafka_topic     LowCardinality(String),
     kafka_partition Int32,

@@ -332,7 +332,7 @@ mod tests {
 
     #[test]
     fn ledger_follows_the_layout() {
-        let single = Layout { cluster: None, ttl_days: 0, brokers: vec![] };
+        let single = Layout::for_tests();
         let sql = raw().create_ledger(&single).unwrap();
         assert!(sql.contains("CREATE TABLE IF NOT EXISTS `raw`.bootstrap_imports\n"), "{sql}");
         assert!(sql.contains("ENGINE = MergeTree\n"), "{sql}");

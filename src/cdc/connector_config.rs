@@ -96,8 +96,14 @@ pub fn template_vars(settings: &Settings) -> TemplateVars {
     for (name, value) in derived {
         vars.insert(name.to_string(), TemplateVar { value: Some(value), secret: false });
     }
+    let rootcert = settings.source.connect_sslrootcert.clone();
+    vars.insert("SOURCE_PG_CONNECT_SSLROOTCERT".to_string(), TemplateVar { value: rootcert, secret: false });
     vars
 }
+
+/// Fields left out of the config when they render empty: the PostgreSQL JDBC driver reads an empty
+/// `sslrootcert` as a file name, where a missing one means its own default.
+const OMITTED_WHEN_EMPTY: &[&str] = &["database.sslrootcert"];
 
 /// Renders a template (pure): substitution, then the contract checks.
 pub fn render(text: &str, vars: &TemplateVars, contract: &Contract) -> Result<ConnectorConfig, TemplateError> {
@@ -112,7 +118,10 @@ pub fn render(text: &str, vars: &TemplateVars, contract: &Contract) -> Result<Co
     }
     let mut values = ConfigMap::new();
     for (key, value) in &raw {
-        values.insert(key.clone(), template::substitute(key, value, vars)?);
+        let value = template::substitute(key, value, vars)?;
+        if !(value.is_empty() && OMITTED_WHEN_EMPTY.contains(&key.as_str())) {
+            values.insert(key.clone(), value);
+        }
     }
     let config = ConnectorConfig { values };
     config.check(contract)?;
@@ -243,6 +252,7 @@ mod tests {
         set("SOURCE_PG_USER", Some("cdc"), false);
         set("SOURCE_PG_PASSWORD", Some("pw-very-secret"), true);
         set("SOURCE_PG_SSLMODE", Some("require"), false);
+        set("SOURCE_PG_CONNECT_SSLROOTCERT", None, false);
         set("SOURCE_PG_SLOT_NAME", Some("slot1"), false);
         set("SOURCE_PG_PUBLICATION", Some("pub1"), false);
         set("SOURCE_PG_TABLE_ALLOWLIST", allowlist, false);
@@ -274,6 +284,17 @@ mod tests {
         let tables: Vec<String> = c.tables().iter().map(|t| t.to_string()).collect();
         assert!(tables.contains(&"referencedata.facilities".to_string()), "{tables:?}");
         assert!(tables.contains(&"stockmanagement.stock_card_line_items".to_string()), "{tables:?}");
+    }
+
+    #[test]
+    fn the_root_certificate_reaches_debezium_only_when_set() {
+        let c = render(TEMPLATE, &vars(None), &contract()).unwrap();
+        assert_eq!(c.get("database.sslrootcert"), None, "an empty path would be read as a file name");
+        let mut with = vars(None);
+        let path = Some("/etc/kafka/source-ca.pem".to_string());
+        with.insert("SOURCE_PG_CONNECT_SSLROOTCERT".into(), TemplateVar { value: path, secret: false });
+        let c = render(TEMPLATE, &with, &contract()).unwrap();
+        assert_eq!(c.get("database.sslrootcert"), Some("/etc/kafka/source-ca.pem"));
     }
 
     #[test]

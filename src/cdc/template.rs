@@ -1,11 +1,11 @@
-//! `${VAR}` substitution for the connector template (pure).
-//!
-//! `${NAME}` takes a configuration variable, `${NAME:-default}` falls back to `default` when the
-//! variable is unset (as in shells and compose files). Anything else in `${...}` that is not an
-//! upper-case variable name, such as `${file:/secrets/pg.properties:password}`, is left alone for
-//! Kafka Connect's config providers to resolve on the worker.
+//! `${VAR}` substitution for the connector template (pure). The syntax and its tokenizer are the
+//! package contract's (`packages::connect`): `${NAME}` takes a configuration variable,
+//! `${NAME:-default}` falls back to `default` when the variable is unset, and a config provider
+//! reference such as `${file:/secrets/pg.properties:password}` is left for Kafka Connect.
 
 use std::collections::BTreeMap;
+
+use crate::packages::connect::{Piece, pieces};
 
 /// A variable a template may use: its value (if set) and whether it is a secret.
 #[derive(Debug, Clone)]
@@ -68,25 +68,20 @@ pub fn parse_fields(text: &str) -> Result<BTreeMap<String, String>, TemplateErro
 /// fields, so a template can't route one into a topic name, a log line or a query.
 pub fn substitute(field: &str, raw: &str, vars: &TemplateVars) -> Result<String, TemplateError> {
     let mut out = String::with_capacity(raw.len());
-    let mut rest = raw;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else {
-            return Err(TemplateError::new(Some(field), format!("unclosed placeholder in {raw:?}"))
-                .with_hint("write ${NAME} or ${NAME:-default}"));
+    for (_, piece) in pieces(raw) {
+        let (name, default) = match piece {
+            // Not ours: Kafka Connect resolves provider references; package validation reports
+            // anything else in `${...}`.
+            Piece::Text(text) | Piece::Provider(text) | Piece::Invalid(text) => {
+                out.push_str(text);
+                continue;
+            }
+            Piece::Unclosed(_) => {
+                return Err(TemplateError::new(Some(field), format!("unclosed placeholder in {raw:?}"))
+                    .with_hint("write ${NAME} or ${NAME:-default}"));
+            }
+            Piece::Var { name, default } => (name, default),
         };
-        let inner = &after[..end];
-        let (name, default) = match inner.split_once(":-") {
-            Some((name, default)) => (name, Some(default)),
-            None => (inner, None),
-        };
-        if !is_variable_name(name) {
-            // Not ours: a Kafka Connect config provider reference such as ${file:path:key}.
-            out.push_str(&rest[start..start + 2 + end + 1]);
-            rest = &after[end + 1..];
-            continue;
-        }
         let var = vars.get(name).ok_or_else(|| {
             TemplateError::new(Some(field), format!("unknown variable ${{{name}}}"))
                 .with_hint("`olmisctl config` lists the variables a template can use")
@@ -109,9 +104,7 @@ pub fn substitute(field: &str, raw: &str, vars: &TemplateVars) -> Result<String,
                 .with_hint(format!("set {name} in the environment or .env, or write ${{{name}:-default}}")));
             }
         }
-        rest = &after[end + 1..];
     }
-    out.push_str(rest);
     Ok(out)
 }
 
@@ -122,14 +115,7 @@ pub fn is_exactly(raw: &str, name: &str) -> bool {
 
 /// A Kafka Connect config provider reference (`${provider:...}`), resolved by the worker.
 pub fn is_provider_reference(raw: &str) -> bool {
-    let raw = raw.trim();
-    raw.starts_with("${") && raw.ends_with('}') && !is_variable_name(&raw[2..raw.len() - 1]) && raw.contains(':')
-}
-
-fn is_variable_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-        && !name.starts_with(|c: char| c.is_ascii_digit())
+    matches!(pieces(raw.trim())[..], [(_, Piece::Provider(_))])
 }
 
 #[cfg(test)]

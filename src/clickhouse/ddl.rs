@@ -8,13 +8,13 @@ use super::topics::Topic;
 use crate::error::Result;
 use crate::settings::ClickHouseSettings;
 
-pub const RAW: &str = "raw";
-pub const CURATED: &str = "curated";
-pub const ERRORS_TABLE: &str = "raw.errors";
-
 /// What shapes the DDL besides the topics.
 #[derive(Debug, Clone)]
 pub struct Layout {
+    /// `CLICKHOUSE_RAW_DATABASE`: where the landing lives (a validated identifier).
+    pub raw: String,
+    /// `CLICKHOUSE_CURATED_DATABASE`: created here so that dbt and Superset find it.
+    pub curated: String,
     /// `CLICKHOUSE_CLUSTER`: ON CLUSTER and Replicated engines when set.
     pub cluster: Option<String>,
     /// `RAW_TTL_DAYS`; 0 keeps rows forever.
@@ -26,10 +26,23 @@ pub struct Layout {
 impl Layout {
     pub fn from_settings(settings: &ClickHouseSettings) -> Layout {
         Layout {
+            raw: settings.raw_database.clone(),
+            curated: settings.curated_database.clone(),
             cluster: settings.cluster.clone(),
             ttl_days: settings.raw_ttl_days,
             brokers: settings.kafka_brokers.clone(),
         }
+    }
+
+    /// A single server with the default databases and no brokers, for unit tests.
+    #[cfg(test)]
+    pub fn for_tests() -> Layout {
+        Layout { raw: "raw".into(), curated: "curated".into(), cluster: None, ttl_days: 0, brokers: Vec::new() }
+    }
+
+    /// The table every topic's unparseable messages go to.
+    pub fn errors_table(&self) -> String {
+        format!("{}.errors", self.raw)
     }
 
     pub fn on_cluster(&self) -> String {
@@ -42,7 +55,9 @@ impl Layout {
     pub fn merge_tree(&self, table: &str) -> String {
         match self.cluster {
             None => "MergeTree".to_string(),
-            Some(_) => format!("ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{RAW}/{table}', '{{replica}}')"),
+            Some(_) => {
+                format!("ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{}/{table}', '{{replica}}')", self.raw)
+            }
         }
     }
 
@@ -101,15 +116,15 @@ pub struct TopicNames {
 }
 
 impl TopicNames {
-    pub fn of(topic: &Topic) -> TopicNames {
+    pub fn of(raw: &str, topic: &Topic) -> TopicNames {
         let t = topic.id();
         TopicNames {
-            events: format!("{RAW}.events_{t}"),
-            kafka: format!("{RAW}.kafka_{t}"),
-            parsed: format!("{RAW}.parsed_{t}"),
-            parsed_view: format!("{RAW}.parsed_{t}_mv"),
-            events_view: format!("{RAW}.events_{t}_mv"),
-            errors_view: format!("{RAW}.errors_{t}_mv"),
+            events: format!("{raw}.events_{t}"),
+            kafka: format!("{raw}.kafka_{t}"),
+            parsed: format!("{raw}.parsed_{t}"),
+            parsed_view: format!("{raw}.parsed_{t}_mv"),
+            events_view: format!("{raw}.events_{t}_mv"),
+            errors_view: format!("{raw}.errors_{t}_mv"),
         }
     }
 
@@ -118,12 +133,14 @@ impl TopicNames {
     }
 }
 
-/// The consumer group of a new Kafka table. Existing tables keep the group they have.
-pub fn default_group(topic: &Topic) -> String {
-    format!("clickhouse.raw.{}", topic.name)
+/// The consumer group of a new Kafka table, named after the raw database too: two platforms landing
+/// the same topics in one ClickHouse server must not split the messages between them. Existing
+/// tables keep the group they have.
+pub fn default_group(raw: &str, topic: &Topic) -> String {
+    format!("clickhouse.{raw}.{}", topic.name)
 }
 
-/// Databases `raw` and `curated`, and the shared `raw.errors`.
+/// The raw and curated databases, and the shared `<raw>.errors`.
 pub fn platform_objects(layout: &Layout) -> Result<Vec<Object>> {
     let on_cluster = layout.on_cluster();
     let database = |name: &str| -> Result<Object> {
@@ -132,23 +149,24 @@ pub fn platform_objects(layout: &Layout) -> Result<Vec<Object>> {
     };
     let errors = template::ERRORS_TABLE.render(&[
         ("on_cluster", &on_cluster),
+        ("raw", &layout.raw),
         ("merge_tree", &layout.merge_tree("errors")),
         ("ttl", &layout.ttl()),
     ])?;
     Ok(vec![
-        database(RAW)?,
-        database(CURATED)?,
-        Object { name: ERRORS_TABLE.to_string(), kind: Kind::ErrorsTable, sql: errors },
+        database(&layout.raw)?,
+        database(&layout.curated)?,
+        Object { name: layout.errors_table(), kind: Kind::ErrorsTable, sql: errors },
     ])
 }
 
 /// A topic's six objects, in creation order (the consuming view last).
 pub fn topic_objects(topic: &Topic, layout: &Layout, group: &str) -> Result<Vec<Object>> {
     let t = topic.id();
-    let names = TopicNames::of(topic);
+    let names = TopicNames::of(&layout.raw, topic);
     let on_cluster = layout.on_cluster();
     let render = |template: Template, extra: &[(&str, &str)]| -> Result<String> {
-        let mut values = vec![("t", t.as_str()), ("on_cluster", on_cluster.as_str())];
+        let mut values = vec![("raw", layout.raw.as_str()), ("t", t.as_str()), ("on_cluster", on_cluster.as_str())];
         values.extend_from_slice(extra);
         template.render(&values)
     };
@@ -175,7 +193,7 @@ pub fn topic_objects(topic: &Topic, layout: &Layout, group: &str) -> Result<Vec<
 pub fn full_ddl(topics: &[Topic], layout: &Layout) -> Result<Vec<Object>> {
     let mut objects = platform_objects(layout)?;
     for topic in topics {
-        objects.extend(topic_objects(topic, layout, &default_group(topic))?);
+        objects.extend(topic_objects(topic, layout, &default_group(&layout.raw, topic))?);
     }
     Ok(objects)
 }
@@ -198,11 +216,16 @@ mod tests {
     }
 
     fn single() -> Layout {
-        Layout { cluster: None, ttl_days: 0, brokers: vec!["kafka:9092".into()] }
+        Layout { brokers: vec!["kafka:9092".into()], ..Layout::for_tests() }
     }
 
     fn cluster() -> Layout {
-        Layout { cluster: Some("analytics".into()), ttl_days: 30, brokers: vec!["k1:9092".into(), "k2:9092".into()] }
+        Layout {
+            cluster: Some("analytics".into()),
+            ttl_days: 30,
+            brokers: vec!["k1:9092".into(), "k2:9092".into()],
+            ..Layout::for_tests()
+        }
     }
 
     fn script(objects: &[Object]) -> String {
@@ -226,6 +249,22 @@ mod tests {
         assert_eq!(objects.last().unwrap().name, "raw.parsed_referencedata_facilities_mv");
         let kafka = objects.iter().find(|o| o.kind == Kind::KafkaTable).unwrap();
         assert!(kafka.sql.contains("kafka_group_name = 'g'"), "{}", kafka.sql);
+    }
+
+    #[test]
+    fn another_raw_database_holds_every_object_and_has_its_own_consumer_group() {
+        let layout = Layout { raw: "raw_b".into(), curated: "curated_b".into(), ..single() };
+        let objects = full_ddl(&[topic()], &layout).unwrap();
+        assert_eq!(objects[0].name, "raw_b");
+        assert_eq!(objects[1].name, "curated_b");
+        for o in &objects[2..] {
+            assert!(o.name.starts_with("raw_b."), "{}", o.name);
+            let without_comments: String =
+                o.sql.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
+            assert!(!without_comments.contains(" raw."), "{}: {}", o.name, o.sql);
+        }
+        assert_eq!(default_group("raw_b", &topic()), "clickhouse.raw_b.openlmis.referencedata.facilities");
+        assert_eq!(default_group("raw", &topic()), "clickhouse.raw.openlmis.referencedata.facilities");
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub async fn run(ctx: &Ctx, gate: &Gate<'_>) -> Result<FreshnessReport> {
     let progress = ctx.out.progress(format!("Checking freshness of {}", count(set.topics.len() as u64, "topic")));
     // An empty --since (a template that rendered nothing) means "no previous build".
     let since = gate.since.map(str::trim).filter(|s| !s.is_empty());
-    let snapshot = observe::observe(&ch, &set.topics, since).await?;
+    let snapshot = observe::observe(&ch, &ctx.settings.clickhouse.raw_database, &set.topics, since).await?;
     progress.finish("done");
     Ok(assess(&snapshot, gate.max_age_minutes, gate.exit_when_nothing_new))
 }
@@ -223,7 +223,7 @@ mod tests {
     }
 
     fn snapshot(topics: Vec<Observation>, since_ms: Option<i64>) -> Snapshot {
-        Snapshot { now_ms: NOW, since_ms, errors_table_exists: true, topics }
+        Snapshot { raw: "raw".into(), now_ms: NOW, since_ms, errors_table_exists: true, topics }
     }
 
     #[test]

@@ -17,21 +17,22 @@ pub async fn run(ctx: &Ctx) -> Result<CheckReport> {
     let set = topics::resolve(&ctx.settings)?;
     let ch = ClickHouse::new(&ctx.settings)?;
     let progress = ctx.out.progress(format!("Checking {} in ClickHouse", count(set.topics.len() as u64, "topic")));
-    let snapshot = observe::observe(&ch, &set.topics, None).await?;
+    let snapshot = observe::observe(&ch, &ctx.settings.clickhouse.raw_database, &set.topics, None).await?;
     progress.finish("done");
     Ok(assess(&snapshot, ctx.settings.dbt.freshness_max_age_minutes))
 }
 
 pub fn assess(snapshot: &Snapshot, max_age_minutes: u32) -> CheckReport {
     let mut checks = Vec::with_capacity(snapshot.topics.len() + 1);
+    let errors_table = format!("{}.errors", snapshot.raw);
     checks.push(if snapshot.errors_table_exists {
-        Check::pass("raw.errors", "present")
+        Check::pass(&errors_table, "present")
     } else {
-        Check::fail("raw.errors", "missing: bad messages have nowhere to go")
+        Check::fail(&errors_table, "missing: bad messages have nowhere to go")
             .with_hint("run `olmisctl clickhouse-init`")
     });
     for obs in &snapshot.topics {
-        checks.push(topic_check(obs, snapshot.now_ms, i64::from(max_age_minutes) * 60_000));
+        checks.push(topic_check(obs, &snapshot.raw, snapshot.now_ms, i64::from(max_age_minutes) * 60_000));
     }
     CheckReport::new("Ingestion (Kafka -> ClickHouse raw layer)", checks)
 }
@@ -60,8 +61,8 @@ impl Findings {
     }
 }
 
-fn topic_check(obs: &Observation, now_ms: i64, max_age_ms: i64) -> Check {
-    let names = super::ddl::TopicNames::of(&obs.topic);
+fn topic_check(obs: &Observation, raw: &str, now_ms: i64, max_age_ms: i64) -> Check {
+    let names = super::ddl::TopicNames::of(raw, &obs.topic);
     if !obs.missing.is_empty() {
         return Check::fail(&obs.topic.name, format!("missing {}", obs.missing.join(", ")))
             .with_hint("run `olmisctl clickhouse-init`");
@@ -150,12 +151,12 @@ fn topic_check(obs: &Observation, now_ms: i64, max_age_ms: i64) -> Check {
         f.add(
             Level::Warn,
             format!(
-                "{} in raw.errors (newest: {})",
+                "{} in {raw}.errors (newest: {})",
                 count(obs.errors, "message"),
                 obs.newest_error.as_deref().unwrap_or("?")
             ),
             Some(format!(
-                "inspect them: SELECT kafka_offset, error, raw_message FROM raw.errors WHERE kafka_topic = '{}' ORDER BY kafka_offset",
+                "inspect them: SELECT kafka_offset, error, raw_message FROM {raw}.errors WHERE kafka_topic = '{}' ORDER BY kafka_offset",
                 obs.topic.name
             )),
         );
@@ -204,7 +205,7 @@ mod tests {
     }
 
     fn check(o: Observation) -> Check {
-        topic_check(&o, NOW, 120 * 60_000)
+        topic_check(&o, "raw", NOW, 120 * 60_000)
     }
 
     #[test]
@@ -262,6 +263,7 @@ mod tests {
     #[test]
     fn report_reads_well() {
         let snapshot = Snapshot {
+            raw: "raw".into(),
             now_ms: NOW,
             since_ms: None,
             errors_table_exists: true,

@@ -30,12 +30,12 @@ pub async fn run(ctx: &Ctx, migrate: bool) -> Result<InitReport> {
     let ch = ClickHouse::new(&ctx.settings)?;
 
     let progress = ctx.out.progress(format!("Reading the raw layer at {}", ch.url()));
-    let existing = Existing::load(&ch).await?;
-    let groups = existing.consumer_groups(&set.topics);
+    let existing = Existing::load(&ch, &layout).await?;
+    let groups = existing.consumer_groups(&layout.raw, &set.topics);
     let platform = ddl::platform_objects(&layout)?;
     let mut topic_objects = Vec::with_capacity(set.topics.len());
     for topic in &set.topics {
-        let group = groups.get(&topic.name).cloned().unwrap_or_else(|| ddl::default_group(topic));
+        let group = groups.get(&topic.name).cloned().unwrap_or_else(|| ddl::default_group(&layout.raw, topic));
         topic_objects.push(ddl::topic_objects(topic, &layout, &group)?);
     }
     let platform = assess(&ch, &existing, platform).await?;
@@ -87,41 +87,41 @@ struct NameRow {
 }
 
 impl Existing {
-    async fn load(ch: &ClickHouse) -> Result<Existing> {
+    async fn load(ch: &ClickHouse, layout: &Layout) -> Result<Existing> {
         let databases: Vec<NameRow> = ch
             .rows(&format!(
                 "SELECT name FROM system.databases WHERE name IN ({}, {})",
-                literal(ddl::RAW),
-                literal(ddl::CURATED)
+                literal(&layout.raw),
+                literal(&layout.curated)
             ))
             .await?;
         let tables: Vec<TableRow> = ch
             .rows(&format!(
                 "SELECT name, create_table_query FROM system.tables WHERE database = {} AND NOT is_temporary",
-                literal(ddl::RAW)
+                literal(&layout.raw)
             ))
             .await?;
         Ok(Existing {
             databases: databases.into_iter().map(|r| r.name).collect(),
             tables: tables
                 .into_iter()
-                .map(|r| (format!("{}.{}", ddl::RAW, r.name), sqltext::canonical(&r.create_table_query)))
+                .map(|r| (format!("{}.{}", layout.raw, r.name), sqltext::canonical(&r.create_table_query)))
                 .collect(),
         })
     }
 
     /// Each topic's consumer group: the existing Kafka table's (its offsets are the landing's
     /// position and must never be reset), else a new one.
-    fn consumer_groups(&self, topics: &[Topic]) -> BTreeMap<String, String> {
+    fn consumer_groups(&self, raw: &str, topics: &[Topic]) -> BTreeMap<String, String> {
         topics
             .iter()
             .map(|topic| {
                 let existing = self
                     .tables
-                    .get(&TopicNames::of(topic).kafka)
+                    .get(&TopicNames::of(raw, topic).kafka)
                     .and_then(|q| sqltext::parse(q).setting("kafka_group_name"))
                     .map(|v| sqltext::unquote(&v));
-                (topic.name.clone(), existing.unwrap_or_else(|| ddl::default_group(topic)))
+                (topic.name.clone(), existing.unwrap_or_else(|| ddl::default_group(raw, topic)))
             })
             .collect()
     }
@@ -225,7 +225,7 @@ impl InitReport {
             .topics
             .iter()
             .map(|topic| {
-                let names = TopicNames::of(topic);
+                let names = TopicNames::of(&layout.raw, topic);
                 let outcome = objects
                     .iter()
                     .filter(|o| names.all().contains(&o.name.as_str()))
@@ -340,7 +340,7 @@ fn kind_label(kind: Kind) -> &'static str {
         Kind::EventsTable => "events table",
         Kind::ParsedTable => "parsed stream, engine Null",
         Kind::EventsView => "view to the events table",
-        Kind::ErrorsView => "view to raw.errors",
+        Kind::ErrorsView => "view to the error table",
         Kind::KafkaTable => "Kafka table",
         Kind::ParsedView => "consuming view",
     }
@@ -355,8 +355,8 @@ mod tests {
     fn report(outcome: Outcome, fix: Option<Fix>) -> InitReport {
         let topic = Topic::new("openlmis", &TableName::parse("referencedata.facilities").unwrap());
         let set = TopicSet { source: topics::TopicSource::Allowlist, topics: vec![topic.clone()] };
-        let layout = Layout { cluster: None, ttl_days: 0, brokers: vec![] };
-        let groups = BTreeMap::from([(topic.name.clone(), ddl::default_group(&topic))]);
+        let layout = Layout::for_tests();
+        let groups = BTreeMap::from([(topic.name.clone(), ddl::default_group(&layout.raw, &topic))]);
         let objects = ddl::topic_objects(&topic, &layout, "g")
             .unwrap()
             .into_iter()

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
-use super::ddl::{self, TopicNames};
+use super::ddl::TopicNames;
 use super::lag;
 use super::template::literal;
 use super::topics::Topic;
@@ -45,6 +45,8 @@ pub struct Observation {
 
 #[derive(Debug, Clone)]
 pub struct Snapshot {
+    /// The raw database observed (CLICKHOUSE_RAW_DATABASE).
+    pub raw: String,
     /// The server's clock, so ages don't depend on this machine's.
     pub now_ms: i64,
     pub since_ms: Option<i64>,
@@ -110,23 +112,25 @@ async fn clock(ch: &ClickHouse, since: Option<&str>) -> Result<(i64, Option<i64>
     Ok((clock.now, clock.since))
 }
 
-/// `since`: also count the events landed after this timestamp.
-pub async fn observe(ch: &ClickHouse, topics: &[Topic], since: Option<&str>) -> Result<Snapshot> {
+/// `raw`: the raw database (CLICKHOUSE_RAW_DATABASE). `since`: also count the events landed after
+/// this timestamp.
+pub async fn observe(ch: &ClickHouse, raw: &str, topics: &[Topic], since: Option<&str>) -> Result<Snapshot> {
     let (now_ms, since_ms) = clock(ch, since).await?;
     let existing: BTreeSet<String> = ch
-        .rows::<Name>(&format!("SELECT name FROM system.tables WHERE database = {}", literal(ddl::RAW)))
+        .rows::<Name>(&format!("SELECT name FROM system.tables WHERE database = {}", literal(raw)))
         .await?
         .into_iter()
-        .map(|r| format!("{}.{}", ddl::RAW, r.name))
+        .map(|r| format!("{raw}.{}", r.name))
         .collect();
-    let events = event_stats(ch, topics, &existing, since_ms).await?;
-    let errors_table_exists = existing.contains(ddl::ERRORS_TABLE);
-    let errors = if errors_table_exists { error_stats(ch, topics).await? } else { BTreeMap::new() };
-    let consumers = consumers(ch).await?;
+    let events = event_stats(ch, raw, topics, &existing, since_ms).await?;
+    let errors_table = format!("{raw}.errors");
+    let errors_table_exists = existing.contains(&errors_table);
+    let errors = if errors_table_exists { error_stats(ch, &errors_table, topics).await? } else { BTreeMap::new() };
+    let consumers = consumers(ch, raw).await?;
     let observations = topics
         .iter()
         .map(|topic| {
-            let names = TopicNames::of(topic);
+            let names = TopicNames::of(raw, topic);
             let stats = events.get(&topic.id());
             let landed = stats.filter(|s| s.events > 0);
             let error = errors.get(&topic.name);
@@ -144,11 +148,12 @@ pub async fn observe(ch: &ClickHouse, topics: &[Topic], since: Option<&str>) -> 
             }
         })
         .collect();
-    Ok(Snapshot { now_ms, since_ms, errors_table_exists, topics: observations })
+    Ok(Snapshot { raw: raw.to_string(), now_ms, since_ms, errors_table_exists, topics: observations })
 }
 
 async fn event_stats(
     ch: &ClickHouse,
+    raw: &str,
     topics: &[Topic],
     existing: &BTreeSet<String>,
     since_ms: Option<i64>,
@@ -158,14 +163,14 @@ async fn event_stats(
     });
     let selects: Vec<String> = topics
         .iter()
-        .filter(|t| existing.contains(&TopicNames::of(t).events))
+        .filter(|t| existing.contains(&TopicNames::of(raw, t).events))
         .map(|t| {
             format!(
                 "SELECT {id} AS t, count() AS events, toUnixTimestamp64Milli(max(ingested_at)) AS newest_ingested, \
                  max(source_ts_ms) AS newest_source, argMax(op, (ingested_at, kafka_offset)) AS newest_op, \
                  {since} AS since FROM {table}",
                 id = literal(&t.id()),
-                table = TopicNames::of(t).events
+                table = TopicNames::of(raw, t).events
             )
         })
         .collect();
@@ -176,19 +181,18 @@ async fn event_stats(
     Ok(rows.into_iter().map(|r| (r.t.clone(), r)).collect())
 }
 
-async fn error_stats(ch: &ClickHouse, topics: &[Topic]) -> Result<BTreeMap<String, ErrorStats>> {
+async fn error_stats(ch: &ClickHouse, errors_table: &str, topics: &[Topic]) -> Result<BTreeMap<String, ErrorStats>> {
     let names = topics.iter().map(|t| literal(&t.name)).collect::<Vec<_>>().join(", ");
     let rows: Vec<ErrorStats> = ch
         .rows(&format!(
             "SELECT kafka_topic, count() AS errors, argMax(error, ingested_at) AS newest_error \
-             FROM {} WHERE kafka_topic IN ({names}) GROUP BY kafka_topic {NUMBERS}",
-            ddl::ERRORS_TABLE
+             FROM {errors_table} WHERE kafka_topic IN ({names}) GROUP BY kafka_topic {NUMBERS}"
         ))
         .await?;
     Ok(rows.into_iter().map(|r| (r.kafka_topic.clone(), r)).collect())
 }
 
-async fn consumers(ch: &ClickHouse) -> Result<BTreeMap<String, Vec<ConsumerRow>>> {
+async fn consumers(ch: &ClickHouse, raw: &str) -> Result<BTreeMap<String, Vec<ConsumerRow>>> {
     let rows: Vec<ConsumerRow> = ch
         .rows(&format!(
             "SELECT table, length(assignments.partition_id) AS assigned, \
@@ -198,12 +202,12 @@ async fn consumers(ch: &ClickHouse) -> Result<BTreeMap<String, Vec<ConsumerRow>>
              arrayMap(t -> toInt64(toUnixTimestamp(t)) * 1000, exceptions.time) AS exception_times, \
              exceptions.text AS exception_texts, rdkafka_stat \
              FROM system.kafka_consumers WHERE database = {} {NUMBERS}",
-            literal(ddl::RAW)
+            literal(raw)
         ))
         .await?;
     let mut by_table: BTreeMap<String, Vec<ConsumerRow>> = BTreeMap::new();
     for row in rows {
-        by_table.entry(format!("{}.{}", ddl::RAW, row.table)).or_default().push(row);
+        by_table.entry(format!("{raw}.{}", row.table)).or_default().push(row);
     }
     Ok(by_table)
 }

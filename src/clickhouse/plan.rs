@@ -248,7 +248,7 @@ mod tests {
     use crate::settings::TableName;
 
     fn layout() -> Layout {
-        Layout { cluster: None, ttl_days: 0, brokers: vec!["k:9092".into()] }
+        Layout { brokers: vec!["k:9092".into()], ..Layout::for_tests() }
     }
 
     fn topic_objects(status: impl Fn(Kind) -> Status) -> Vec<Assessed> {

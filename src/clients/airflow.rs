@@ -118,6 +118,18 @@ impl Airflow {
         decode(response, url.as_str()).await.map(Some)
     }
 
+    /// The DAG file's text as Airflow last parsed it.
+    pub async fn dag_source(&self, dag_id: &str) -> Result<String> {
+        #[derive(Deserialize)]
+        struct Source {
+            content: String,
+        }
+        let url = self.url(&format!("api/v2/dagSources/{dag_id}"))?;
+        let request = self.http.get(url.clone()).header("Accept", "application/json");
+        let source: Source = self.send(request, url.as_str()).await?;
+        Ok(source.content)
+    }
+
     pub async fn import_errors(&self) -> Result<Vec<ImportError>> {
         #[derive(Deserialize)]
         struct Page {
@@ -135,14 +147,44 @@ impl Airflow {
 
     /// Starts a run now; Airflow 3 needs `logical_date` present (null = "now", no data interval).
     pub async fn trigger(&self, dag_id: &str, run_id: &str, conf: Value) -> Result<DagRun> {
+        self.trigger_for(dag_id, run_id, None, conf).await
+    }
+
+    /// Starts a run now for a logical date (RFC 3339). Only runs with one have, and count as, a
+    /// previous successful run (`prev_start_date_success`); Airflow 3 leaves the others out.
+    pub async fn trigger_for(
+        &self,
+        dag_id: &str,
+        run_id: &str,
+        logical_date: Option<&str>,
+        conf: Value,
+    ) -> Result<DagRun> {
         let url = self.url(&format!("api/v2/dags/{dag_id}/dagRuns"))?;
-        let body = json!({ "dag_run_id": run_id, "logical_date": null, "conf": conf });
+        let body = json!({ "dag_run_id": run_id, "logical_date": logical_date, "conf": conf });
         self.send(self.http.post(url.clone()).json(&body), url.as_str()).await
     }
 
     pub async fn dag_run(&self, dag_id: &str, run_id: &str) -> Result<DagRun> {
         let url = self.url(&format!("api/v2/dags/{dag_id}/dagRuns/{run_id}"))?;
         self.send(self.http.get(url.clone()), url.as_str()).await
+    }
+
+    /// Deletes a run and its task instances (their log files stay); a run already gone is fine.
+    pub async fn delete_dag_run(&self, dag_id: &str, run_id: &str) -> Result<()> {
+        let url = self.url(&format!("api/v2/dags/{dag_id}/dagRuns/{run_id}"))?;
+        let response = self
+            .http
+            .delete(url.clone())
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| http::transport_error(SERVICE, url.as_str(), &e))?;
+        let status = response.status();
+        if status.is_success() || status == reqwest::StatusCode::NOT_FOUND {
+            return Ok(());
+        }
+        let body = response.text().await.unwrap_or_default();
+        Err(Error::service(SERVICE, format!("{url} answered {status}: {}", http::snippet(&body))))
     }
 
     /// The newest run of a DAG, if any.

@@ -228,6 +228,13 @@ impl Container {
     }
 }
 
+/// Which output stream of an exec'd process a chunk came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputStream {
+    Stdout,
+    Stderr,
+}
+
 /// Output and exit code of a command run in a container.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ExecOutput {
@@ -324,6 +331,30 @@ impl Engine {
     /// Runs `cmd` in a running container and returns its output and exit code. `env` entries
     /// (`NAME=value`) reach the process through the API, never through a command line.
     pub async fn exec(&self, container: &str, cmd: &[&str], env: &[String]) -> Result<ExecOutput> {
+        let mut stdout = Vec::new();
+        let mut stderr = Vec::new();
+        let exit_code = self
+            .exec_streaming(container, cmd, env, |stream, bytes| match stream {
+                OutputStream::Stdout => stdout.extend_from_slice(bytes),
+                OutputStream::Stderr => stderr.extend_from_slice(bytes),
+            })
+            .await?;
+        Ok(ExecOutput {
+            exit_code,
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        })
+    }
+
+    /// Like [`Engine::exec`], handing each chunk of output to `on_output` as it arrives (for
+    /// long-running commands whose progress the user should see), and returning the exit code.
+    pub async fn exec_streaming(
+        &self,
+        container: &str,
+        cmd: &[&str],
+        env: &[String],
+        mut on_output: impl FnMut(OutputStream, &[u8]),
+    ) -> Result<i64> {
         let options = CreateExecOptions {
             cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
             env: (!env.is_empty()).then(|| env.to_vec()),
@@ -333,15 +364,13 @@ impl Engine {
         };
         let what = format!("run {:?} in {container}", cmd.first().unwrap_or(&""));
         let exec = self.api.create_exec(container, options).await.map_err(|e| self.api_error(&what, e))?;
-        let mut stdout = Vec::new();
-        let mut stderr = Vec::new();
         match self.api.start_exec(&exec.id, None).await.map_err(|e| self.api_error(&what, e))? {
             StartExecResults::Attached { mut output, .. } => {
                 while let Some(chunk) = output.next().await {
                     match chunk.map_err(|e| self.api_error(&what, e))? {
-                        LogOutput::StdErr { message } => stderr.extend_from_slice(&message),
+                        LogOutput::StdErr { message } => on_output(OutputStream::Stderr, &message),
                         LogOutput::StdOut { message } | LogOutput::Console { message } => {
-                            stdout.extend_from_slice(&message)
+                            on_output(OutputStream::Stdout, &message)
                         }
                         LogOutput::StdIn { .. } => {}
                     }
@@ -351,22 +380,17 @@ impl Engine {
         }
         // The output stream ends when the process exits, but the engine may record the exit code a
         // moment later.
-        let mut exit_code = None;
         for _ in 0..50 {
             let inspect = self.api.inspect_exec(&exec.id).await.map_err(|e| self.api_error(&what, e))?;
             if inspect.running != Some(true) {
-                exit_code = inspect.exit_code;
+                if let Some(code) = inspect.exit_code {
+                    return Ok(code);
+                }
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let exit_code =
-            exit_code.ok_or_else(|| Error::service(SERVICE, format!("{what}: the engine reported no exit code")))?;
-        Ok(ExecOutput {
-            exit_code,
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
-        })
+        Err(Error::service(SERVICE, format!("{what}: the engine reported no exit code")))
     }
 
     /// The last `lines` lines of a container's log (stdout and stderr, interleaved as written).

@@ -9,5 +9,6 @@ pub mod docker;
 pub mod http;
 pub mod kafka;
 pub mod postgres;
+pub mod postgres_tls;
 pub mod superset;
 pub mod webdriver;

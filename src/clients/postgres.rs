@@ -1,16 +1,19 @@
-//! The source PostgreSQL database: connecting with the configured credentials and SSL mode.
+//! The source PostgreSQL database: connecting with the configured credentials and SSL mode
+//! ([`super::postgres_tls`] has the TLS part).
 
 use std::time::Duration;
 
-use tokio_postgres::config::SslMode;
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::tls::MakeTlsConnect;
+use tokio_postgres::{Client, Config, NoTls, Socket};
+
+use super::postgres_tls as tls;
 
 use crate::error::{Error, Result};
 use crate::settings::{Settings, required};
 
 pub const SERVICE: &str = "postgresql";
 
-/// Connects to the source database as SOURCE_PG_USER.
+/// Connects to the source database as SOURCE_PG_USER, over TLS as SOURCE_PG_SSLMODE says.
 ///
 /// The connection task is spawned on the runtime; dropping the client closes it.
 pub async fn connect(settings: &Settings) -> Result<Client> {
@@ -21,6 +24,7 @@ pub async fn connect(settings: &Settings) -> Result<Client> {
 pub async fn connect_to(settings: &Settings, database: &str) -> Result<Client> {
     let s = &settings.source;
     let password = required(&s.password, "SOURCE_PG_PASSWORD")?;
+    let plan = tls::plan(&s.sslmode, s.sslrootcert.as_deref())?;
     let mut config = Config::new();
     config
         .host(&s.host)
@@ -29,27 +33,24 @@ pub async fn connect_to(settings: &Settings, database: &str) -> Result<Client> {
         .user(&s.user)
         .password(password.expose())
         .application_name("olmisctl")
+        .ssl_mode(plan.ssl_mode)
         .connect_timeout(Duration::from_secs(10));
-    let where_ = format!("{}:{}/{database} as {}", s.host, s.port, s.user);
-    match s.sslmode.as_str() {
-        "disable" => {
-            config.ssl_mode(SslMode::Disable);
-        }
-        "allow" | "prefer" => {
-            // Without a TLS connector, "prefer" degrades to plain text as libpq does when the
-            // server has no SSL; require-and-above must not silently degrade.
-            config.ssl_mode(SslMode::Disable);
-        }
-        mode => {
-            return Err(Error::Config {
-                var: "SOURCE_PG_SSLMODE".into(),
-                value: Some(mode.to_string()),
-                expected: "disable, allow or prefer (TLS to the source is not supported by this build)".into(),
-                hint: Some("set SOURCE_PG_SSLMODE=prefer, or reach the database over a trusted network".into()),
-            });
-        }
-    }
-    let (client, connection) = config.connect(NoTls).await.map_err(|e| connect_error(&where_, &e))?;
+    let connected = match tls::connector(&plan)? {
+        Some(tls) => open(&config, tls).await,
+        None => open(&config, NoTls).await,
+    };
+    connected.map_err(|e| {
+        let where_ = format!("{}:{}/{database} as {}", s.host, s.port, s.user);
+        connect_error(&where_, &e, settings)
+    })
+}
+
+async fn open<T>(config: &Config, tls: T) -> Result<Client, tokio_postgres::Error>
+where
+    T: MakeTlsConnect<Socket>,
+    T::Stream: Send + 'static,
+{
+    let (client, connection) = config.connect(tls).await?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::debug!("postgres connection closed: {e}");
@@ -58,8 +59,13 @@ pub async fn connect_to(settings: &Settings, database: &str) -> Result<Client> {
     Ok(client)
 }
 
-fn connect_error(where_: &str, err: &tokio_postgres::Error) -> Error {
+fn connect_error(where_: &str, err: &tokio_postgres::Error, settings: &Settings) -> Error {
+    let s = &settings.source;
     let detail = describe(err);
+    let attempt = tls::Attempt { sslmode: &s.sslmode, host: &s.host, rootcert: s.sslrootcert.as_deref() };
+    if let Some(d) = tls::diagnose(&detail, rustls_error(err), &attempt) {
+        return Error::service(SERVICE, format!("cannot connect to {where_}: {}", d.problem)).with_hint(d.hint);
+    }
     let hint = if detail.contains("password authentication failed") {
         "check SOURCE_PG_USER and SOURCE_PG_PASSWORD"
     } else if detail.contains("does not exist") {
@@ -68,6 +74,23 @@ fn connect_error(where_: &str, err: &tokio_postgres::Error) -> Error {
         "check SOURCE_PG_HOST and SOURCE_PG_PORT, and that the database is running"
     };
     Error::service(SERVICE, format!("cannot connect to {where_}: {detail}")).with_hint(hint)
+}
+
+/// The rustls error behind a failed handshake: tokio-rustls wraps it in an `io::Error`, whose
+/// `source()` skips it, so each link is also looked into with `get_ref`.
+fn rustls_error(err: &tokio_postgres::Error) -> Option<&rustls::Error> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    while let Some(e) = next {
+        if let Some(found) = e.downcast_ref::<rustls::Error>() {
+            return Some(found);
+        }
+        let wrapped = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref());
+        if let Some(found) = wrapped.and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+            return Some(found);
+        }
+        next = e.source();
+    }
+    None
 }
 
 /// The server's message when there is one (it names the real problem), else the transport error.

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use crate::clients::docker::{Container, Engine, ExecOutput, RunState};
+use crate::clients::docker::{Container, Engine, ExecOutput, OutputStream, RunState};
 use crate::error::{Error, Result};
 use crate::output::Progress;
 use crate::settings::{Origin, Runtime, Settings, layers::read_env_file};
@@ -116,6 +116,22 @@ impl Stack {
     /// Runs a command in the running container of `service` and returns its output and exit code
     /// (a non-zero exit is not an error here: the caller decides). `env` is `NAME=value` entries.
     pub async fn exec(&self, service: &str, cmd: &[&str], env: &[String]) -> Result<ExecOutput> {
+        let container = self.running_container(service).await?;
+        self.engine.exec(&container, cmd, env).await
+    }
+
+    /// Like [`Stack::exec`], handing the output to `on_output` as it comes; returns the exit code.
+    pub async fn exec_streaming(
+        &self,
+        service: &str,
+        cmd: &[&str],
+        on_output: impl FnMut(OutputStream, &[u8]),
+    ) -> Result<i64> {
+        let container = self.running_container(service).await?;
+        self.engine.exec_streaming(&container, cmd, &[], on_output).await
+    }
+
+    async fn running_container(&self, service: &str) -> Result<String> {
         let containers = self.service_containers(&[service.to_string()]).await?;
         let container = containers.iter().find(|c| c.state == RunState::Running).ok_or_else(|| {
             Error::service(
@@ -124,7 +140,7 @@ impl Stack {
             )
             .with_hint(format!("start it with `olmisctl up {service}`"))
         })?;
-        self.engine.exec(&container.id, cmd, env).await
+        Ok(container.id.clone())
     }
 
     /// The compose CLI for this project, after checking what it needs: the compose file, the env

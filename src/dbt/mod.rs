@@ -6,8 +6,10 @@
 //! - [`source_collection`]: the ClickHouse named collection the reconciliation test reads;
 //! - [`process`]: finding dbt and running it with its output streaming to the user;
 //! - [`results`]: run_results.json / sources.json / manifest.json into a summary;
-//! - [`run`]: `dbt-build` and `dbt-test`; [`verify`]: `verify dbt`.
+//! - [`run`]: `dbt-build` and `dbt-test`; [`verify`]: `verify dbt`;
+//! - [`container`]: the same in the Airflow container, for compose mode on a host without dbt.
 
+pub mod container;
 pub mod invocation;
 pub mod process;
 pub mod project;

@@ -1,8 +1,8 @@
 //! Finding the dbt executable and running it as a child process whose output streams to the user.
 //!
 //! dbt runs on this host: OLMIS_DBT, else `dbt` on PATH (the Airflow image sets OLMIS_DBT to its
-//! dbt venv, so `olmisctl dbt-build` inside that container needs nothing else). Running dbt inside
-//! the Airflow container from the host through the Docker driver is not implemented yet.
+//! dbt venv, so `olmisctl dbt-build` inside that container needs nothing else). In compose mode
+//! without either, `container` runs the build in the Airflow container instead.
 
 use std::collections::VecDeque;
 use std::ffi::OsStr;

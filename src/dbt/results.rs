@@ -123,7 +123,7 @@ pub fn read_artifact<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     })
 }
 
-#[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct NodeCounts {
     /// Models, seeds and snapshots built.
     pub built: usize,
@@ -132,7 +132,7 @@ pub struct NodeCounts {
     pub skipped: usize,
 }
 
-#[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct TestCounts {
     pub passed: usize,
     pub warned: usize,
@@ -142,14 +142,14 @@ pub struct TestCounts {
     pub skipped: usize,
 }
 
-#[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct FreshnessCounts {
     pub fresh: usize,
     pub stale: usize,
     pub errored: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Problem {
     pub level: Level,
     /// model, test, seed, snapshot or source
@@ -166,8 +166,9 @@ pub struct Problem {
     pub sql: Option<String>,
 }
 
-/// The outcome of one `dbt-build` or `dbt-test`.
-#[derive(Debug, Clone, Serialize)]
+/// The outcome of one `dbt-build` or `dbt-test`. Deserialized too: a build run inside the
+/// Airflow container reports it as JSON.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunSummary {
     pub command: String,
     pub selector: String,

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::container;
 use super::invocation::{self, Step};
 use super::process::{self, Finished};
 use super::project::{self, DbtPackage, PackageSource, Runner};
@@ -27,6 +28,9 @@ pub async fn run(ctx: &Ctx, goal: Goal, select: Option<String>) -> Result<Exit> 
 /// dbt as one of their steps).
 pub async fn summary(ctx: &Ctx, goal: Goal, select: Option<String>) -> Result<RunSummary> {
     let settings = &ctx.settings;
+    if container::wanted(settings) {
+        return container::summary(ctx, goal, select).await;
+    }
     let runner = Runner::locate(&settings.project_dir, std::env::var("DBT_TARGET_PATH").ok().as_deref())?;
     let exe = process::find_dbt(settings.dbt.executable.as_deref(), std::env::var_os("PATH").as_deref())?;
     let packages = project::configured_packages(settings)?;

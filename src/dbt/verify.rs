@@ -12,6 +12,11 @@ const BUILD_HINT: &str = "run `olmisctl dbt-build`";
 
 pub async fn check(settings: &Settings) -> CheckReport {
     let title = "verify dbt";
+    if super::container::wanted(settings) {
+        return super::container::verify(settings)
+            .await
+            .unwrap_or_else(|e| CheckReport::new(title, vec![Check::fail(super::container::SERVICE, e.to_string())]));
+    }
     let runner = match Runner::locate(&settings.project_dir, std::env::var("DBT_TARGET_PATH").ok().as_deref()) {
         Ok(runner) => runner,
         Err(e) => return CheckReport::new(title, vec![Check::fail("runner project", e.to_string())]),
@@ -61,10 +66,14 @@ pub fn read_last_run(runner: &Runner) -> Result<Option<(RunResults, RunSummary)>
     if !path.is_file() {
         return Ok(None);
     }
-    let run: RunResults = results::read_artifact(&path)?;
+    Ok(Some(summarize_last_run(results::read_artifact(&path)?)))
+}
+
+/// The summary of a run read from its run_results.json.
+pub fn summarize_last_run(run: RunResults) -> (RunResults, RunSummary) {
     let locate = |_: &str, p: &str| p.to_string();
     let summary = results::summarize("", "", &run, None, &Manifest::default(), &locate);
-    Ok(Some((run, summary)))
+    (run, summary)
 }
 
 fn last_run(runner: &Runner) -> Check {

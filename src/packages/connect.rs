@@ -75,31 +75,77 @@ fn is_config_provider(inner: &str) -> bool {
     })
 }
 
+/// One piece of a template text, in the syntax above. The one tokenizer of that syntax: package
+/// validation reports on the pieces, `register-connector` substitutes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece<'a> {
+    Text(&'a str),
+    /// `${NAME}` or `${NAME:-default}`.
+    Var {
+        name: &'a str,
+        default: Option<&'a str>,
+    },
+    /// `${provider:...}`, written as it stands: Kafka Connect resolves it.
+    Provider(&'a str),
+    /// `${...}` that is neither a variable nor a provider reference, written as it stands.
+    Invalid(&'a str),
+    /// `${` with no closing `}`: the rest of the text from there.
+    Unclosed(&'a str),
+}
+
+/// The pieces of `text`, each with its byte offset.
+pub fn pieces(text: &str) -> Vec<(usize, Piece<'_>)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(pos) = text[at..].find("${") {
+        let start = at + pos;
+        if start > at {
+            out.push((at, Piece::Text(&text[at..start])));
+        }
+        let Some(len) = text[start + 2..].find('}') else {
+            out.push((start, Piece::Unclosed(&text[start..])));
+            return out;
+        };
+        let whole = &text[start..start + 2 + len + 1];
+        let inner = &whole[2..whole.len() - 1];
+        let (name, default) = match inner.split_once(":-") {
+            Some((name, default)) => (name, Some(default)),
+            None => (inner, None),
+        };
+        let piece = if is_var_name(name) {
+            Piece::Var { name, default }
+        } else if is_config_provider(inner) {
+            Piece::Provider(whole)
+        } else {
+            Piece::Invalid(whole)
+        };
+        out.push((start, piece));
+        at = start + whole.len();
+    }
+    if at < text.len() {
+        out.push((at, Piece::Text(&text[at..])));
+    }
+    out
+}
+
 /// Every `${...}` in `text`, checked for syntax.
 pub fn placeholders(text: &str) -> (Vec<Placeholder>, Vec<TemplateProblem>) {
     let mut found = Vec::new();
     let mut problems = Vec::new();
-    let mut rest = 0;
-    while let Some(pos) = text.get(rest..).and_then(|t| t.find("${")) {
-        let start = rest + pos;
-        let line = line_at(text, start);
-        let Some(len) = text[start + 2..].find('}') else {
-            problems.push(TemplateProblem { line, message: "`${` without a closing `}`".to_string() });
-            break;
-        };
-        let inner = &text[start + 2..start + 2 + len];
-        rest = start + 2 + len + 1;
-        let (name, default) = match inner.split_once(":-") {
-            Some((name, default)) => (name, Some(default.to_string())),
-            None => (inner, None),
-        };
-        if is_var_name(name) {
-            found.push(Placeholder { name: name.to_string(), default, line });
-        } else if !is_config_provider(inner) {
-            problems.push(TemplateProblem {
+    for (offset, piece) in pieces(text) {
+        let line = line_at(text, offset);
+        match piece {
+            Piece::Var { name, default } => {
+                found.push(Placeholder { name: name.to_string(), default: default.map(str::to_string), line })
+            }
+            Piece::Invalid(whole) => problems.push(TemplateProblem {
                 line,
-                message: format!("`${{{inner}}}` is not a placeholder: expected ${{VARIABLE}} or ${{VARIABLE:-default}} with an uppercase configuration variable"),
-            });
+                message: format!("`{whole}` is not a placeholder: expected ${{VARIABLE}} or ${{VARIABLE:-default}} with an uppercase configuration variable"),
+            }),
+            Piece::Unclosed(_) => {
+                problems.push(TemplateProblem { line, message: "`${` without a closing `}`".to_string() })
+            }
+            Piece::Text(_) | Piece::Provider(_) => {}
         }
     }
     (found, problems)
@@ -169,6 +215,24 @@ mod tests {
         assert!(message.contains("\"Facilities\""), "{message}");
         let t = parse_template("{\"table.include.list\": \"a.b\"}");
         assert_eq!(t.default_tables().unwrap_err().0, None);
+    }
+
+    #[test]
+    fn pieces_cover_the_whole_text() {
+        let text = "a${X_1}b${Y:-d:e}${file:/p:k}${x y}${Z";
+        let pieces = pieces(text);
+        assert_eq!(
+            pieces,
+            vec![
+                (0, Piece::Text("a")),
+                (1, Piece::Var { name: "X_1", default: None }),
+                (7, Piece::Text("b")),
+                (8, Piece::Var { name: "Y", default: Some("d:e") }),
+                (17, Piece::Provider("${file:/p:k}")),
+                (29, Piece::Invalid("${x y}")),
+                (35, Piece::Unclosed("${Z")),
+            ]
+        );
     }
 
     #[test]

@@ -54,6 +54,10 @@ pub struct SourceSettings {
     pub user: String,
     pub password: Option<Secret>,
     pub sslmode: String,
+    /// CA certificates (PEM) to verify the server with; `None` means the system's (verify modes).
+    pub sslrootcert: Option<PathBuf>,
+    /// The same file as Kafka Connect's worker reads it (`database.sslrootcert`).
+    pub connect_sslrootcert: Option<String>,
     pub connect_host: String,
     pub connect_port: u16,
     pub slot_name: String,
@@ -207,6 +211,10 @@ impl Settings {
                 user: p.text("SOURCE_PG_USER"),
                 password: p.secret("SOURCE_PG_PASSWORD"),
                 sslmode: p.text("SOURCE_PG_SSLMODE"),
+                sslrootcert: p.opt("SOURCE_PG_SSLROOTCERT").map(resolve),
+                connect_sslrootcert: p
+                    .opt("SOURCE_PG_CONNECT_SSLROOTCERT")
+                    .or_else(|| p.opt("SOURCE_PG_SSLROOTCERT").map(|path| resolve(path).display().to_string())),
                 slot_name: p.text("SOURCE_PG_SLOT_NAME"),
                 publication: p.text("SOURCE_PG_PUBLICATION"),
                 table_allowlist: p
@@ -425,6 +433,18 @@ mod tests {
         assert_eq!(s.packages.core_path, Path::new("/proj/examples/olmis-analytics-core"));
         assert_eq!(s.clickhouse.kafka_brokers, vec!["localhost:9094"]);
         assert!(s.source.password.is_none());
+    }
+
+    #[test]
+    fn the_root_certificate_resolves_against_the_project_and_is_kafka_connects_default() {
+        let s = load(&[]).unwrap();
+        assert_eq!((s.source.sslrootcert, s.source.connect_sslrootcert), (None, None));
+        let s = load(&[("SOURCE_PG_SSLROOTCERT", "certs/rds.pem")]).unwrap();
+        assert_eq!(s.source.sslrootcert.as_deref(), Some(Path::new("/proj/certs/rds.pem")));
+        assert_eq!(s.source.connect_sslrootcert.as_deref(), Some("/proj/certs/rds.pem"));
+        let s = load(&[("SOURCE_PG_SSLROOTCERT", "certs/rds.pem"), ("SOURCE_PG_CONNECT_SSLROOTCERT", "/etc/ca.pem")])
+            .unwrap();
+        assert_eq!(s.source.connect_sslrootcert.as_deref(), Some("/etc/ca.pem"));
     }
 
     #[test]

@@ -130,8 +130,22 @@ pub const VARS: &[Var] = &[
         "Password of SOURCE_PG_USER (generated for the demo source)",
     ),
     var("SOURCE_PG_SSLMODE", Source, Some("prefer"), OneOf(SSL_MODES), "libpq SSL mode for olmisctl and Debezium"),
+    var(
+        "SOURCE_PG_SSLROOTCERT",
+        Source,
+        None,
+        Path,
+        "CA certificates (PEM) to verify the source's certificate with (default: the system's CAs); with it, require and prefer check the chain too",
+    ),
     var("SOURCE_PG_CONNECT_HOST", Source, None, Text, "Source host as Kafka Connect sees it (default: SOURCE_PG_HOST)"),
     var("SOURCE_PG_CONNECT_PORT", Source, None, Port, "Source port as Kafka Connect sees it (default: SOURCE_PG_PORT)"),
+    var(
+        "SOURCE_PG_CONNECT_SSLROOTCERT",
+        Source,
+        None,
+        Path,
+        "SOURCE_PG_SSLROOTCERT's path on the Kafka Connect worker (default: SOURCE_PG_SSLROOTCERT)",
+    ),
     var("SOURCE_PG_SLOT_NAME", Source, Some("olmis_analytics"), Name, "Logical replication slot used by Debezium"),
     var("SOURCE_PG_PUBLICATION", Source, Some("olmis_analytics"), Name, "Publication Debezium reads (pgoutput)"),
     var(
@@ -196,7 +210,7 @@ pub const VARS: &[Var] = &[
         ClickHouse,
         Some("raw"),
         Identifier,
-        "ClickHouse database of the raw CDC event tables dbt reads (`events_<schema>_<table>`)",
+        "ClickHouse database of the raw landing: `clickhouse-init` and `bootstrap import` write the event tables (`events_<schema>_<table>`) there, dbt and the checks read them",
     ),
     var(
         "CLICKHOUSE_CURATED_DATABASE",

@@ -215,7 +215,15 @@ impl<'a> Run<'a> {
         let mut last = Landing { streaming: false, tables: Vec::new() };
         let mut first = true;
         loop {
-            let now = read_landing(&connect, &settings.cdc.connector_name, &ch, &source, &topics).await?;
+            let now = read_landing(
+                &connect,
+                &settings.cdc.connector_name,
+                &ch,
+                &settings.clickhouse.raw_database,
+                &source,
+                &topics,
+            )
+            .await?;
             if first && now.done() {
                 progress.finish("done");
                 return Ok(Done::found(format!("all {} tables landed ({} events)", now.tables.len(), now.events())));
@@ -258,13 +266,19 @@ impl<'a> Run<'a> {
         let mut default: Vec<String> =
             crate::dbt::run::default_selector(settings)?.split_whitespace().map(String::from).collect();
         default.sort();
-        let last = crate::dbt::verify::read_last_run(&runner)?.map(|(run, summary)| done::LastBuild {
+        let last_run = if crate::dbt::container::wanted(settings) {
+            crate::dbt::container::last_run(settings).await?
+        } else {
+            crate::dbt::verify::read_last_run(&runner)?
+        };
+        let last = last_run.map(|(run, summary)| done::LastBuild {
             finished_ms: humantime::parse_rfc3339_weak(&run.metadata.generated_at).map(epoch_ms).unwrap_or(0),
             was_build: run.args.which.as_deref() == Some("build") && run.args.selected() == default,
             succeeded: summary.exit() == Exit::Ok,
         });
         let topics = crate::clickhouse::topics::resolve(settings)?.topics;
-        let observed = observe::observe(&ClickHouse::new(settings)?, &topics, None).await?;
+        let observed =
+            observe::observe(&ClickHouse::new(settings)?, &settings.clickhouse.raw_database, &topics, None).await?;
         // ClickHouse's clock and this machine's may differ: compare ages, not timestamps.
         let now = epoch_ms(SystemTime::now());
         let newest_raw =
@@ -406,11 +420,12 @@ async fn read_landing(
     connect: &Connect,
     connector: &str,
     ch: &ClickHouse,
+    raw: &str,
     source: &tokio_postgres::Client,
     topics: &[Topic],
 ) -> Result<Landing> {
     let streaming = offsets::read(&connect.offsets(connector).await?).snapshot == SnapshotState::Streaming;
-    let observed = observe::observe(ch, topics, None).await?;
+    let observed = observe::observe(ch, raw, topics, None).await?;
     let mut tables = Vec::with_capacity(topics.len());
     for obs in &observed.topics {
         let name = TableName { schema: obs.topic.schema.clone(), table: obs.topic.table.clone() };

@@ -100,7 +100,7 @@ struct Ingestion {
 async fn ingestion(settings: &Settings) -> Result<Ingestion> {
     let set = topics::resolve(settings)?;
     let ch = ClickHouse::new(settings)?;
-    let snapshot = observe::observe(&ch, &set.topics, None).await?;
+    let snapshot = observe::observe(&ch, &settings.clickhouse.raw_database, &set.topics, None).await?;
     let tables = snapshot
         .topics
         .iter()

@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 pub use assert_cmd::Command;
 
+pub mod private_postgres;
+
 pub struct Stack {
     pub env: BTreeMap<String, String>,
     pub env_path: PathBuf,
@@ -131,6 +133,78 @@ impl Stack {
             String::from_utf8_lossy(&output.stderr)
         );
         String::from_utf8_lossy(&output.stdout).trim_end().to_string()
+    }
+}
+
+impl Stack {
+    /// Runs a statement in ClickHouse without asserting, for cleanup in `Drop` (a panic there
+    /// while unwinding aborts the whole run). curl reads its options from stdin so the password
+    /// stays out of the process list.
+    pub fn clickhouse_quietly(&self, sql: &str) {
+        use std::io::Write;
+        let config = format!(
+            "silent\noutput = \"/dev/null\"\nheader = \"X-ClickHouse-User: {}\"\nheader = \"X-ClickHouse-Key: {}\"\n\
+             data-binary = \"{sql}\"\nurl = \"{}\"\n",
+            self.get("CLICKHOUSE_USER"),
+            self.get("CLICKHOUSE_PASSWORD"),
+            self.get("CLICKHOUSE_URL")
+        );
+        let child = StdCommand::new("curl").args(["--config", "-"]).stdin(std::process::Stdio::piped()).spawn();
+        if let Ok(mut child) = child {
+            if let Some(mut stdin) = child.stdin.take() {
+                let _ = stdin.write_all(config.as_bytes());
+            }
+            let _ = child.wait();
+        }
+    }
+
+    /// Deletes a Kafka Connect connector, retrying while the shared worker rebalances (409).
+    /// Never panics: used in cleanup.
+    pub fn delete_connector(&self, name: &str) {
+        let url = format!("{}/connectors/{name}", self.get("CONNECT_URL").trim_end_matches('/'));
+        for _ in 0..30 {
+            let out = StdCommand::new("curl")
+                .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", "-X", "DELETE", &url])
+                .output();
+            let code = out.map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
+            if code == "204" || code == "404" {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    }
+
+    /// Drops a replication slot once nothing reads it: the walsender outlives a deleted
+    /// connector's task briefly. False when it is still there after 30 s.
+    pub fn drop_slot_when_idle(&self, slot: &str) -> bool {
+        let drop_slot = format!(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '{slot}' AND NOT active"
+        );
+        let left = format!("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{slot}'");
+        for _ in 0..60 {
+            self.psql("postgres", &drop_slot);
+            if self.psql("postgres", &left) == "0" {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        false
+    }
+}
+
+/// Deletes a test's connector when the test ends, whatever happened, and its topics (named
+/// `<connector>.<schema>.<table>`) unless the test failed and they are evidence.
+pub struct ConnectorGuard(pub String);
+
+impl Drop for ConnectorGuard {
+    fn drop(&mut self) {
+        stack().delete_connector(&self.0);
+        if !std::thread::panicking() {
+            let _ = StdCommand::new(stack().bin("kafka-topics"))
+                .args(["--bootstrap-server", stack().get("KAFKA_BOOTSTRAP_SERVERS"), "--delete", "--topic"])
+                .arg(format!("{}\\..*", self.0))
+                .output();
+        }
     }
 }
 

@@ -304,3 +304,18 @@ pub fn create_raw_tables(database: &str) {
     }
     assert_eq!(created, TABLES.len(), "clickhouse-init defines an events table per source table:\n{sql}");
 }
+
+/// A passing test leaves nothing behind; a failing one keeps its databases for inspection.
+impl Drop for Platform {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let s = stack();
+        for database in [&self.raw, &self.curated, &format!("{}_staging", self.curated)] {
+            s.clickhouse_quietly(&format!("DROP DATABASE IF EXISTS {database} SYNC"));
+        }
+        s.clickhouse_quietly(&format!("DROP NAMED COLLECTION IF EXISTS olmis_source_{}", self.curated));
+        s.psql("postgres", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.source_db));
+    }
+}

@@ -4,7 +4,8 @@
 # `tests/stack/airflow/airflow-cli.sh dags list`).
 # Loads, in order: $OLMIS_STACK_RUN/stack.env (the stack's env, when present: DAG tasks inherit it),
 # then $OLMIS_STACK_RUN/airflow/airflow.env (written by airflow_start). Lines are KEY=VALUE, taken
-# literally (no shell expansion); blank lines and # comments are skipped.
+# literally (no shell expansion); blank lines and # comments are skipped. olmisctl comes first on PATH
+# from target/debug of the checkout Airflow works from (OLMIS_AIRFLOW_CHECKOUT, else this repository).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${OLMIS_REPO:=$(cd "$here/../../.." && pwd)}"
@@ -29,5 +30,5 @@ load_env_file() {
 cfg="$OLMIS_STACK_RUN/airflow/airflow.env"
 [ -f "$cfg" ] || { echo "airflow-cli: $cfg missing (start the airflow service first)" >&2; exit 1; }
 load_env_file "$cfg"
-export PATH="$OLMIS_REPO/target/debug:$OLMIS_AIRFLOW_VENV/bin:$PATH"
+export PATH="${OLMIS_AIRFLOW_CHECKOUT:-$OLMIS_REPO}/target/debug:$OLMIS_AIRFLOW_VENV/bin:$PATH"
 exec "$OLMIS_AIRFLOW_VENV/bin/airflow" "$@"

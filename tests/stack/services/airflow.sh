@@ -1,11 +1,15 @@
 # shellcheck shell=bash
 # Airflow 3 service of the real-service test stack: apache-airflow in a venv, LocalExecutor, SQLite
 # metadata in the run folder, SimpleAuthManager; three processes (api-server on
-# 127.0.0.1:$OLMIS_STACK_AIRFLOW_PORT, scheduler, dag-processor). DAGs: $OLMIS_REPO/airflow/dags.
-# Every airflow process runs through tests/stack/airflow/airflow-cli.sh, which loads
-# $OLMIS_STACK_RUN/stack.env (when present) and $OLMIS_STACK_RUN/airflow/airflow.env and puts
-# $OLMIS_REPO/target/debug on PATH (DAG tasks call olmisctl); OLMIS_STACK_ENV_FILE names stack.env
-# for tasks that want to re-read it. Sourced by tests/stack/stack.sh. Stop: TERM to the three
+# 127.0.0.1:$OLMIS_STACK_AIRFLOW_PORT, scheduler, dag-processor).
+# Airflow works from the checkout that last ran `up` (airflow or the whole stack): its DAG files, its
+# target/debug/olmisctl (the DAG tasks' olmisctl) and its directory as OLMIS_PROJECT_DIR. It reaches
+# them through the link $OLMIS_STACK_RUN/airflow/checkout, so `up` from another checkout re-points a
+# running Airflow without a restart (the DAG processor re-reads its folder within seconds; tasks find
+# olmisctl when they start). Every airflow process runs through tests/stack/airflow/airflow-cli.sh,
+# which loads $OLMIS_STACK_RUN/stack.env (when present) and $OLMIS_STACK_RUN/airflow/airflow.env;
+# OLMIS_STACK_ENV_FILE names stack.env for tasks that want to re-read it. A running Airflow whose
+# settings changed is restarted by `up`. Sourced by tests/stack/stack.sh. Stop: TERM to the three
 # processes (the scheduler ends its LocalExecutor workers), then leftovers of their process groups.
 
 # Top-level pins; tests/stack/airflow/constraints.txt pins the whole tree as measured (the upstream
@@ -26,6 +30,16 @@ _airflow_dir() { echo "$(_airflow_run_dir)/airflow"; }
 _airflow_port() { echo "${OLMIS_STACK_AIRFLOW_PORT:-28080}"; }
 _airflow_url() { echo "http://127.0.0.1:$(_airflow_port)"; }
 _airflow_cli() { echo "${OLMIS_REPO:?}/tests/stack/airflow/airflow-cli.sh"; }
+_airflow_checkout() { echo "$(_airflow_dir)/checkout"; }
+
+# Point the checkout link at this repository; a rename, so a task never finds the link missing.
+_airflow_point_at_repo() {
+  local link
+  link=$(_airflow_checkout)
+  mkdir -p "$(dirname "$link")"
+  ln -sfn "${OLMIS_REPO:?}" "$link.new.$$"
+  mv -Tf "$link.new.$$" "$link"
+}
 
 airflow_install() {
   local c="${OLMIS_REPO:?}/tests/stack/airflow/constraints.txt" args=()
@@ -35,10 +49,12 @@ airflow_install() {
 
 airflow_admin_password() { stack_secret airflow_admin_password; }
 
-# Write $dir/airflow.env (settings of every airflow process) and the SimpleAuthManager passwords file.
+# Write $dir/airflow.env (settings of every airflow process) and the SimpleAuthManager passwords file;
+# AIRFLOW_CONFIG_CHANGED=1 when airflow.env changed.
+AIRFLOW_CONFIG_CHANGED=0
 _airflow_write_config() {
-  local dir venv jwt api_key fernet port
-  dir=$(_airflow_dir); venv=$(_airflow_venv); port=$(_airflow_port)
+  local dir venv jwt api_key fernet port checkout
+  dir=$(_airflow_dir); venv=$(_airflow_venv); port=$(_airflow_port); checkout=$(_airflow_checkout)
   mkdir -p "$dir/logs" "$dir/dbt" "${OLMIS_REPO:?}/airflow/dags"
   # JWT secret shared by api-server, scheduler and dag-processor: 64+ bytes (128 hex characters)
   jwt=$(printf '%s' "$(stack_secret airflow_jwt_secret)" | sha512sum | cut -c1-128)
@@ -49,12 +65,13 @@ print(base64.urlsafe_b64encode(hashlib.sha256(sys.argv[1].encode()).digest()).de
   (
     umask 077
     jq -nc --arg p "$(airflow_admin_password)" '{admin: $p}' > "$dir/passwords.json"
-    cat > "$dir/airflow.env" <<ENV
+    cat > "$dir/airflow.env.new" <<ENV
 OLMIS_AIRFLOW_VENV=$venv
+OLMIS_AIRFLOW_CHECKOUT=$checkout
 OLMIS_STACK_ENV_FILE=$(_airflow_run_dir)/stack.env
-OLMIS_PROJECT_DIR=$OLMIS_REPO
+OLMIS_PROJECT_DIR=$checkout
 AIRFLOW_HOME=$dir
-AIRFLOW__CORE__DAGS_FOLDER=$OLMIS_REPO/airflow/dags
+AIRFLOW__CORE__DAGS_FOLDER=$checkout/airflow/dags
 AIRFLOW__CORE__LOAD_EXAMPLES=False
 AIRFLOW__CORE__EXECUTOR=LocalExecutor
 AIRFLOW__CORE__PARALLELISM=4
@@ -76,6 +93,12 @@ DBT_TARGET_PATH=$dir/dbt/target
 DBT_LOG_PATH=$dir/dbt/logs
 ENV
   )
+  if cmp -s "$dir/airflow.env.new" "$dir/airflow.env"; then
+    rm -f "$dir/airflow.env.new"
+  else
+    mv -f "$dir/airflow.env.new" "$dir/airflow.env"
+    AIRFLOW_CONFIG_CHANGED=1
+  fi
 }
 
 _airflow_migrate() {
@@ -108,12 +131,15 @@ _airflow_reap() {
 airflow_start() {
   local dir cli port
   dir=$(_airflow_dir); cli=$(_airflow_cli); port=$(_airflow_port)
+  [ -x "$(_airflow_venv)/bin/airflow" ] || stack_die "airflow is not installed (run airflow_install)"
+  _airflow_point_at_repo
+  _airflow_write_config
   if stack_pid_alive airflow api-server && stack_pid_alive airflow scheduler \
       && stack_pid_alive airflow dag-processor; then
-    return 0
+    ((AIRFLOW_CONFIG_CHANGED)) || return 0
+    stack_log "airflow: its settings changed (see $dir/airflow.env), restarting"
+    airflow_stop
   fi
-  [ -x "$(_airflow_venv)/bin/airflow" ] || stack_die "airflow is not installed (run airflow_install)"
-  _airflow_write_config
   _airflow_migrate
   # The processes (and so every DAG task) take the stack's env from stack.env when they start, but
   # stack.sh writes it only at the end of `up`: write it now (all _env outputs are static) so that a

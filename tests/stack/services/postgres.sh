@@ -29,6 +29,11 @@ postgres_install() {
     ((EUID == 0)) || stack_die "postgres: PostgreSQL $PG_MAJOR missing; run: sudo apt-get install -y postgresql-$PG_MAJOR"
     stack_apt_install "postgresql-$PG_MAJOR"
   fi
+  # The source TLS tests make their CA and server certificates with it.
+  if ! command -v openssl >/dev/null; then
+    ((EUID == 0)) || stack_die "postgres: openssl missing; run: sudo apt-get install -y openssl"
+    stack_apt_install openssl
+  fi
   if ((EUID == 0)); then
     if ! id -u "$OLMIS_STACK_USER" >/dev/null 2>&1; then
       useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$OLMIS_STACK_USER"
