@@ -331,6 +331,38 @@ fn date_range_import_then_full_import_adds_only_the_rest() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
 
+/// A chunk bigger than one sorted run (32 MiB of lines) is exported as several runs and merged
+/// back on import: ClickHouse receives it in its sort order and writes it without sorting.
+#[test]
+fn big_chunks_are_merged_from_sorted_runs() {
+    let rows = 250_000u64;
+    let src = Source::new("bs_runs", rows as u32);
+    let li = src.line_items();
+    let dir = tempfile::tempdir().unwrap();
+    let _landing = Landing::create(dir.path(), &unique("bsp").to_lowercase(), &[li.as_str()]);
+    let out = src.olmisctl(dir.path()).args(["bootstrap", "export", "--tables", &li, "--to", "exp"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("exp/manifest.json")).unwrap()).unwrap();
+    let chunks = manifest["tables"][0]["chunks"].as_array().unwrap();
+    assert_eq!(chunks.len(), 1);
+    assert!(chunks[0]["runs"].as_array().unwrap().len() >= 2, "{}", chunks[0]);
+
+    let out = src.olmisctl(dir.path()).args(["bootstrap", "import", "--from", "exp"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(ch_count(&format!("SELECT count() FROM {}", events(&li))), rows);
+    assert_eq!(ch_count(&format!("SELECT uniqExact(kafka_offset) FROM {}", events(&li))), rows);
+    stack().clickhouse("SYSTEM FLUSH LOGS");
+    let sorted = ch_count(&format!(
+        "SELECT sum(ProfileEvents['MergeTreeDataWriterBlocksAlreadySorted']) FROM system.query_log \
+         WHERE type = 'QueryFinish' AND query_kind = 'Insert' AND has(tables, '{}') AND event_time > now() - 600",
+        events(&li)
+    ));
+    assert!(sorted >= 1, "ClickHouse had to sort the merged chunk");
+    let out = src.olmisctl(dir.path()).args(["reconcile", "--tables", &li]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
 #[test]
 fn interrupted_import_resumes_without_duplicates() {
     // Big enough (over 64 MiB) to be exported by two connections, each a range of the table's pages.
