@@ -383,7 +383,8 @@ struct ChunkJob<'a> {
     table: &'a TableName,
     filter: Option<&'a DateFilter>,
     filter_text: &'a str,
-    /// Rows through so far (estimated from the bytes sent while a chunk is in flight).
+    /// Rows through so far (while a chunk is in flight: counted when its runs are merged, else
+    /// estimated from the bytes sent).
     rows_done: &'a Arc<AtomicU64>,
     /// Whether a merged body is compressed (see [`chunk_reader::open`]).
     compress_merged: bool,
