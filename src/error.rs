@@ -13,7 +13,7 @@ pub enum Exit {
     Ok = 0,
     /// The command ran but found problems: a check failed, a package has violations, a build failed.
     Failed = 1,
-    /// The command could not start: bad flags, malformed configuration, not implemented yet.
+    /// The command could not start: bad flags, malformed configuration.
     Usage = 2,
     /// An external system was unreachable, refused us, or answered with an error.
     Service = 3,
@@ -60,10 +60,6 @@ pub enum Error {
     #[error("{0}")]
     Failed(String),
 
-    /// The command exists but its implementation has not landed yet.
-    #[error("`olmisctl {command}` is not implemented yet")]
-    NotImplemented { command: String },
-
     #[error("interrupted")]
     Interrupted,
 }
@@ -101,7 +97,7 @@ impl Error {
             | Error::File { hint, .. }
             | Error::Service { hint, .. }
             | Error::Timeout { hint, .. } => *hint = new_hint,
-            Error::Failed(_) | Error::NotImplemented { .. } | Error::Interrupted => {}
+            Error::Failed(_) | Error::Interrupted => {}
         }
         self
     }
@@ -113,9 +109,6 @@ impl Error {
             | Error::File { hint, .. }
             | Error::Service { hint, .. }
             | Error::Timeout { hint, .. } => hint.as_deref(),
-            Error::NotImplemented { .. } => {
-                Some("this command is planned; see `olmisctl --help` for the commands available now")
-            }
             Error::Failed(_) | Error::Interrupted => None,
         }
     }
@@ -123,9 +116,7 @@ impl Error {
     pub fn exit(&self) -> Exit {
         match self {
             Error::Failed(_) => Exit::Failed,
-            Error::Usage { .. } | Error::Config { .. } | Error::File { .. } | Error::NotImplemented { .. } => {
-                Exit::Usage
-            }
+            Error::Usage { .. } | Error::Config { .. } | Error::File { .. } => Exit::Usage,
             Error::Service { .. } => Exit::Service,
             Error::Timeout { .. } => Exit::Timeout,
             Error::Interrupted => Exit::Interrupted,
@@ -141,7 +132,6 @@ impl Error {
             Error::Service { .. } => "service",
             Error::Timeout { .. } => "timeout",
             Error::Failed(_) => "failed",
-            Error::NotImplemented { .. } => "not_implemented",
             Error::Interrupted => "interrupted",
         }
     }
@@ -172,7 +162,7 @@ mod tests {
     #[test]
     fn exit_codes_are_stable() {
         assert_eq!(Error::Failed("x".into()).exit() as u8, 1);
-        assert_eq!(Error::NotImplemented { command: "x".into() }.exit() as u8, 2);
+        assert_eq!(Error::usage("x").exit() as u8, 2);
         assert_eq!(Error::service("clickhouse", "down").exit() as u8, 3);
         let timeout = Error::Timeout { what: "x".into(), after_secs: 1, detail: String::new(), hint: None };
         assert_eq!(timeout.exit() as u8, 4);
