@@ -596,10 +596,8 @@ fn reconcile_compares_the_marts_the_packages_declare() {
     let db = stack().create_database("bsmart");
     let name = unique("bsmart").to_lowercase();
     let (raw, curated) = (format!("{name}_raw"), format!("{name}_curated"));
-    let project = tempfile::tempdir().unwrap();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    copy_dir(&repo.join("dbt"), &project.path().join("dbt"), &["target", "dbt_packages", "logs"]);
-    let core = repo.join("examples/olmis-analytics-core");
+    let project = project_with_runner();
+    let core = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/olmis-analytics-core");
     let olmisctl = |args: &[&str]| {
         let mut cmd = stack().olmisctl(project.path());
         cmd.env("SOURCE_PG_DB", &db).env("ANALYTICS_CORE_PATH", &core).env("DEBEZIUM_TOPIC_PREFIX", &name);
@@ -608,11 +606,7 @@ fn reconcile_compares_the_marts_the_packages_declare() {
         cmd.args(args).timeout(std::time::Duration::from_secs(900));
         cmd.output().unwrap()
     };
-    let ok = |args: &[&str]| {
-        let out = olmisctl(args);
-        assert!(out.status.success(), "olmisctl {args:?}: {}\n{}", stdout(&out), stderr(&out));
-        out
-    };
+    let ok = |args: &[&str]| succeeded(&format!("olmisctl {args:?}"), olmisctl(args));
     ok(&["demo", "seed"]);
     let _landing = PrivateLanding::create(project.path(), &name, &raw, &curated);
     ok(&["bootstrap", "export", "--to", "exp"]);
@@ -702,11 +696,8 @@ fn recover_slot_after_the_slot_is_invalidated_for_real() {
     pg.psql("postgres", &format!("CREATE DATABASE {db}"));
     let name = unique("bsrec").to_lowercase();
     let (raw, curated) = (format!("{name}_raw"), format!("{name}_curated"));
-    // A project directory with the dbt runner project, as olmisctl's own checkout has it.
-    let project = tempfile::tempdir().unwrap();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    copy_dir(&repo.join("dbt"), &project.path().join("dbt"), &["target", "dbt_packages", "logs"]);
-    let core = repo.join("examples/olmis-analytics-core");
+    let project = project_with_runner();
+    let core = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/olmis-analytics-core");
     let olmisctl = |args: &[&str]| {
         let mut cmd = stack().olmisctl(project.path());
         let port = pg.port.to_string();
@@ -720,11 +711,7 @@ fn recover_slot_after_the_slot_is_invalidated_for_real() {
         cmd.args(args).timeout(std::time::Duration::from_secs(900));
         cmd.output().unwrap()
     };
-    let ok = |args: &[&str]| {
-        let out = olmisctl(args);
-        assert!(out.status.success(), "olmisctl {args:?}: {}\n{}", stdout(&out), stderr(&out));
-        out
-    };
+    let ok = |args: &[&str]| succeeded(&format!("olmisctl {args:?}"), olmisctl(args));
     ok(&["demo", "seed"]);
     let _connector = ConnectorGuard(name.clone());
     let _landing = PrivateLanding::create(project.path(), &name, &raw, &curated);

@@ -9,8 +9,8 @@ mod dbt_data;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use common::{stack, stderr, stdout};
-use dbt_data::{Platform, Sizes, Source, copy_dir, repo_path};
+use common::{copy_dir, stack, stderr, stdout};
+use dbt_data::{Platform, Sizes, Source, repo_path};
 
 /// The window of the stock status mart's average monthly consumption (the core package's var).
 const CONSUMPTION_WINDOW_DAYS: i64 = 90;

@@ -13,7 +13,6 @@
 //! APIs, not from olmisctl.
 
 mod common;
-mod dbt_data;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -83,9 +82,8 @@ impl Platform {
         // REPLICATION away; it owns the database, so `demo seed` and the preflight's fixes may run.
         stack().psql("postgres", &format!("CREATE ROLE {role} LOGIN REPLICATION PASSWORD '{password}'"));
         stack().psql("postgres", &format!("CREATE DATABASE {db} OWNER {role}"));
-        let project = tempfile::tempdir().expect("temp dir");
+        let project = project_with_runner();
         let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-        dbt_data::copy_dir(&repo.join("dbt"), &project.path().join("dbt"), &["target", "dbt_packages", "logs"]);
         let env = [
             ("SOURCE_PG_DB", db.clone()),
             ("SOURCE_PG_USER", role.clone()),

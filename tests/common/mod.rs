@@ -208,6 +208,20 @@ impl Drop for ConnectorGuard {
     }
 }
 
+/// A project directory holding a copy of the dbt runner project, as olmisctl's checkout has it.
+pub fn project_with_runner() -> tempfile::TempDir {
+    let project = tempfile::tempdir().expect("temp dir");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    copy_dir(&repo.join("dbt"), &project.path().join("dbt"), &["target", "dbt_packages", "logs"]);
+    project
+}
+
+/// `out` of a command that must succeed; otherwise fails the test with what it printed.
+pub fn succeeded(what: &str, out: std::process::Output) -> std::process::Output {
+    assert!(out.status.success(), "{what}: {}\n{}", stdout(&out), stderr(&out));
+    out
+}
+
 /// Polls `check` every 200 ms until it returns `Some`, or fails the test after `secs`.
 pub fn eventually<T>(secs: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);

@@ -7,8 +7,7 @@
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
 
-pub use super::common::copy_dir;
-use super::common::{Command, stack, unique};
+use super::common::{Command, project_with_runner, stack, unique};
 
 /// Every source table the core package reads, with its primary key.
 pub const TABLES: &[(&str, &[&str])] = &[
@@ -143,7 +142,7 @@ impl Platform {
             source_db,
             raw: format!("{name}_raw"),
             curated: format!("{name}_curated"),
-            project: runner_project_copy(),
+            project: project_with_runner(),
             core: repo_path("examples/olmis-analytics-core"),
             extensions: vec![repo_path("examples/olmis-analytics-malawi")],
             as_of,
@@ -270,16 +269,9 @@ pub fn repo_path(relative: &str) -> PathBuf {
 
 /// A project directory with a copy of the repository's runner project (`dbt/`, without a previous
 /// run's artifacts), so parallel tests never share dbt's target/ or packages.
-fn runner_project_copy() -> tempfile::TempDir {
-    let project = tempfile::tempdir().unwrap();
-    copy_dir(&repo_path("dbt"), &project.path().join("dbt"), &["target", "dbt_packages", "logs"]);
-    project
-}
-
-/// The raw event tables exactly as `olmisctl clickhouse-init` defines them (its `--print-sql`),
-/// created in a database of this test's own: clickhouse-init always builds the shared `raw`
-/// database, where the tables (`events_<schema>_<table>`) of tests capturing the same source tables
-/// would collide. The Kafka consumers and views are left out: the events come from [`Platform`].
+/// The raw event tables exactly as `olmisctl clickhouse-init` defines them (its `--print-sql`), in
+/// a database of this test's own. Only the events tables: the Kafka consumers and views are left
+/// out, because the events come from [`Platform`], not from Kafka.
 pub fn create_raw_tables(database: &str) {
     let s = stack();
     let allowlist: Vec<&str> = TABLES.iter().map(|(table, _)| *table).collect();
