@@ -211,6 +211,19 @@ impl Drop for ProgressGroup {
     }
 }
 
+/// `1234567` -> `1,234,567`: row counts for people.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Clones update the same line (a task can report on it while its owner ends it).
 #[derive(Clone)]
 pub struct Progress {
@@ -271,5 +284,18 @@ impl Progress {
             }
             None => self.out.info(line),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 }

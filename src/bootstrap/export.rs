@@ -23,10 +23,11 @@ use super::chunk_writer::ChunkWriter;
 use super::copy_binary::CopyReader;
 use super::line::LineEncoder;
 use super::manifest::{self, ExportedTable, Manifest, Snapshot, Source};
-use super::progress::{Throughput, count};
+use super::progress::Throughput;
 use super::snapshot;
 use crate::clients::postgres::{SERVICE, query_error};
 use crate::error::{Error, Result};
+use crate::output::thousands;
 use crate::output::{Output, Report, Styles};
 use crate::settings::{Settings, TableName};
 
@@ -77,7 +78,7 @@ impl Report for ExportReport {
             out.push_str(&format!(
                 "  {:width$}  {:>12} rows  {:>10}  {:>6.1}s\n",
                 t.table,
-                count(t.rows),
+                thousands(t.rows),
                 bytes(t.bytes),
                 t.seconds
             ));
@@ -139,7 +140,7 @@ async fn export_into(settings: &Settings, out: &Output, request: &ExportRequest,
         let bytes_total: u64 = exported.chunks.iter().map(|c| c.bytes).sum();
         progress.finish(format!(
             "{} rows, {} ({})",
-            count(exported.rows),
+            thousands(exported.rows),
             bytes(bytes_total),
             Throughput::rate(exported.rows, seconds)
         ));
@@ -254,7 +255,7 @@ async fn export_table(
             _ = ticker.tick() => {
                 let n = rows.load(Ordering::Relaxed);
                 if let Some(rate) = throughput.tick(n) {
-                    progress.update(format!("{} rows, {rate}", count(n)));
+                    progress.update(format!("{} rows, {rate}", thousands(n)));
                 }
             }
         }

@@ -26,12 +26,13 @@ use super::catalog::TableInfo;
 use super::chunk_reader::{self, Counters, MergeStop};
 use super::debezium::Encoding;
 use super::manifest::{Chunk, ExportedTable, Manifest, Snapshot};
-use super::progress::{Throughput, count};
+use super::progress::Throughput;
 use super::raw_events::{self as sql, DateFilter, RawLayer};
 use crate::clickhouse::ddl::Layout;
 use crate::clients::clickhouse::{ClickHouse, SERVICE};
 use crate::clients::http;
 use crate::error::{Error, Result};
+use crate::output::thousands;
 use crate::output::{Output, Progress, Report, Styles};
 use crate::settings::{Settings, TableName};
 
@@ -140,7 +141,7 @@ impl Report for ImportReport {
             styles.bold.apply_to("Imported"),
             self.export_id,
             self.tables.len(),
-            count(imported),
+            thousands(imported),
             self.filter.as_ref().map(|f| format!(", {f}")).unwrap_or_default()
         );
         let width = self.tables.iter().map(|t| t.table.len()).max().unwrap_or(0);
@@ -150,16 +151,16 @@ impl Report for ImportReport {
                 notes.push(format!("{} chunks already in", t.chunks_already_imported));
             }
             if t.leftover_rows_removed > 0 {
-                notes.push(format!("{} rows of an interrupted import replaced", count(t.leftover_rows_removed)));
+                notes.push(format!("{} rows of an interrupted import replaced", thousands(t.leftover_rows_removed)));
             }
             if let Some(d) = t.implied_deletes.filter(|d| *d > 0) {
-                notes.push(format!("{} rows deleted in the source", count(d)));
+                notes.push(format!("{} rows deleted in the source", thousands(d)));
             }
             let notes = if notes.is_empty() { String::new() } else { format!("  ({})", notes.join(", ")) };
             out.push_str(&format!(
                 "  {:width$}  {:>12} rows  {:>6.1}s  {}{}\n",
                 t.table,
-                count(t.rows_imported),
+                thousands(t.rows_imported),
                 t.seconds,
                 Throughput::rate(t.rows_imported, t.seconds),
                 styles.dim.apply_to(notes)
@@ -247,7 +248,7 @@ async fn import_table(
             result.seconds = started.elapsed().as_secs_f64();
             let mut outcome = format!(
                 "{} rows ({})",
-                count(result.rows_imported),
+                thousands(result.rows_imported),
                 Throughput::rate(result.rows_imported, result.seconds)
             );
             if result.chunks_already_imported > 0 {
@@ -335,7 +336,7 @@ async fn import_chunks(
             },
             _ = ticker.tick() => {
                 let rows = rows_done.load(Ordering::Relaxed);
-                progress.update(format!("{} rows, {}", count(rows), Throughput::rate(rows, started.elapsed().as_secs_f64())));
+                progress.update(format!("{} rows, {}", thousands(rows), Throughput::rate(rows, started.elapsed().as_secs_f64())));
             }
         }
     }

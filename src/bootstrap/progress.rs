@@ -30,7 +30,7 @@ impl Throughput {
         if seconds <= 0.0 {
             return "- rows/s".into();
         }
-        format!("{} rows/s", count((rows as f64 / seconds) as u64))
+        format!("{} rows/s", crate::output::thousands((rows as f64 / seconds) as u64))
     }
 }
 
@@ -40,29 +40,12 @@ impl Default for Throughput {
     }
 }
 
-/// `1234567` -> `1,234,567`.
-pub fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn counts_group_thousands() {
-        assert_eq!(count(0), "0");
-        assert_eq!(count(999), "999");
-        assert_eq!(count(1000), "1,000");
-        assert_eq!(count(1_234_567), "1,234,567");
+    fn rates_group_thousands() {
         assert_eq!(Throughput::rate(1000, 0.5), "2,000 rows/s");
     }
 }

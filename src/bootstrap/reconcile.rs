@@ -16,11 +16,11 @@ use tokio_postgres::GenericClient;
 
 use super::catalog::{self, TableInfo, quote_ident, quote_table};
 use super::debezium::Encoding;
-use super::progress::count;
 use super::raw_events::{self as sql, RawLayer};
 use crate::clients::clickhouse::ClickHouse;
 use crate::clients::postgres::query_error;
 use crate::error::{Error, Exit, Result};
+use crate::output::thousands;
 use crate::output::{Report, Styles};
 use crate::packages::{self, mirrors};
 use crate::settings::{Settings, TableName};
@@ -95,7 +95,7 @@ impl Report for ReconcileReport {
             "RESULT"
         );
         for c in &all {
-            let ch_rows = c.clickhouse.as_ref().map(|s| count(s.rows)).unwrap_or_else(|| "-".into());
+            let ch_rows = c.clickhouse.as_ref().map(|s| thousands(s.rows)).unwrap_or_else(|| "-".into());
             let result = match c.status {
                 Status::Equal => styles.ok.apply_to("equal").to_string(),
                 Status::RowsDiffer => styles.fail.apply_to("rows differ").to_string(),
@@ -107,7 +107,7 @@ impl Report for ReconcileReport {
             out.push_str(&format!(
                 "{:width$}  {:>12}  {:>12}  {:>+9}  {result}{note}\n",
                 c.name,
-                count(c.postgresql.rows),
+                thousands(c.postgresql.rows),
                 ch_rows,
                 c.row_difference
             ));

@@ -14,6 +14,7 @@ use crate::demo::generate::{self, Scale};
 use crate::demo::load::{self, Marker, State};
 use crate::demo::{GENERATOR_VERSION, SCHEMAS};
 use crate::error::{Error, Exit, Result};
+use crate::output::thousands;
 use crate::output::{Report, Styles};
 
 #[derive(Debug, Args)]
@@ -96,7 +97,7 @@ impl Report for SeedReport {
                 self.database,
                 self.seed,
                 self.scale,
-                thousands(self.rows),
+                thousands(self.rows as u64),
                 self.seeded_at.as_deref().unwrap_or("earlier"),
             ),
             Outcome::Seeded => format!(
@@ -107,11 +108,11 @@ impl Report for SeedReport {
                 self.seed,
                 self.scale,
                 if self.reset { ", after dropping the previous demo data" } else { "" },
-                thousands(self.rows),
+                thousands(self.rows as u64),
                 self.tables.len(),
                 self.generate_seconds,
                 self.load_seconds,
-                thousands(rate(self.rows, self.load_seconds)),
+                thousands(rate(self.rows, self.load_seconds) as u64),
             ),
         }
     }
@@ -161,7 +162,7 @@ pub(crate) async fn seed_database(ctx: &Ctx, seed: u64, scale: Scale, reset: boo
         .await
         .map_err(|e| Error::Failed(format!("generating the demo data failed: {e}")))?;
     report.generate_seconds = started.elapsed().as_secs_f64();
-    progress.finish(format!("{} rows", thousands(data.row_count())));
+    progress.finish(format!("{} rows", thousands(data.row_count() as u64)));
 
     let started = Instant::now();
     load::create_tables(&tx).await?;
@@ -169,11 +170,15 @@ pub(crate) async fn seed_database(ctx: &Ctx, seed: u64, scale: Scale, reset: boo
         let progress = ctx.out.progress(table.name());
         let total = table.len();
         let elapsed = load::copy_table(&tx, table, |rows| {
-            progress.update(format!("{} of {} rows", thousands(rows), thousands(total)));
+            progress.update(format!("{} of {} rows", thousands(rows as u64), thousands(total as u64)));
         })
         .await?;
         let seconds = elapsed.as_secs_f64();
-        progress.finish(format!("{} rows ({} rows/s)", thousands(total), thousands(rate(total, seconds))));
+        progress.finish(format!(
+            "{} rows ({} rows/s)",
+            thousands(total as u64),
+            thousands(rate(total, seconds) as u64)
+        ));
         report.tables.push(TableLoad { table: table.name(), rows: total, seconds });
     }
     let progress = ctx.out.progress("adding foreign keys and indexes");
@@ -225,30 +230,9 @@ fn rate(rows: usize, seconds: f64) -> usize {
     if seconds > 0.0 { (rows as f64 / seconds) as usize } else { rows }
 }
 
-/// 1234567 -> "1,234,567".
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn thousands_groups_digits() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_000), "1,000");
-        assert_eq!(thousands(1_234_567), "1,234,567");
-    }
 
     #[test]
     fn a_different_generator_version_is_different_data() {
