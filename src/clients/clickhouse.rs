@@ -83,27 +83,19 @@ impl ClickHouse {
     /// on the error code (e.g. "table does not exist"), while transport failures stay `Err`.
     pub async fn try_raw(&self, sql: &str) -> Result<std::result::Result<String, ServerError>> {
         let response = self
-            .http
-            .post(self.url.clone())
-            .header("X-ClickHouse-User", &self.user)
-            .header("X-ClickHouse-Key", self.password.expose())
+            .request()
             .body(sql.to_string())
             .send()
             .await
             .map_err(|e| http::transport_error(SERVICE, self.url.as_str(), &e))?;
         let status = response.status();
-        let code = response
-            .headers()
-            .get("X-ClickHouse-Exception-Code")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok());
+        let code = exception_code(&response);
         let body = response.text().await.map_err(|e| http::transport_error(SERVICE, self.url.as_str(), &e))?;
         if status.is_success() {
             Ok(Ok(body))
         } else {
             if status == reqwest::StatusCode::UNAUTHORIZED || code == Some(516) {
-                return Err(Error::service(SERVICE, format!("authentication failed for user {:?}", self.user))
-                    .with_hint("check CLICKHOUSE_USER and CLICKHOUSE_PASSWORD"));
+                return Err(self.authentication_failed());
             }
             Ok(Err(ServerError { code, message: http::snippet(&body) }))
         }
@@ -117,13 +109,7 @@ impl ClickHouse {
     where
         S: Stream<Item = std::io::Result<Bytes>> + Send + 'static,
     {
-        let mut request = self
-            .http
-            .post(self.url.clone())
-            .query(&[("query", sql)])
-            .timeout(INSERT_TIMEOUT)
-            .header("X-ClickHouse-User", &self.user)
-            .header("X-ClickHouse-Key", self.password.expose());
+        let mut request = self.request().query(&[("query", sql)]).timeout(INSERT_TIMEOUT);
         if let Some(encoding) = content_encoding {
             request = request.header(reqwest::header::CONTENT_ENCODING, encoding);
         }
@@ -133,11 +119,7 @@ impl ClickHouse {
             .await
             .map_err(|e| http::transport_error(SERVICE, self.url.as_str(), &e))?;
         let status = response.status();
-        let code = response
-            .headers()
-            .get("X-ClickHouse-Exception-Code")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok());
+        let code = exception_code(&response);
         let summary = response
             .headers()
             .get("X-ClickHouse-Summary")
@@ -151,10 +133,23 @@ impl ClickHouse {
             return Ok(summary);
         }
         if status == reqwest::StatusCode::UNAUTHORIZED || code == Some(516) {
-            return Err(Error::service(SERVICE, format!("authentication failed for user {:?}", self.user))
-                .with_hint("check CLICKHOUSE_USER and CLICKHOUSE_PASSWORD"));
+            return Err(self.authentication_failed());
         }
         Err(self.statement_error(sql, &ServerError { code, message: http::snippet(&text) }))
+    }
+
+    /// A POST to the server as the configured user; the password travels in a header, never in
+    /// the URL (where proxies and ClickHouse's query log would keep it).
+    fn request(&self) -> reqwest::RequestBuilder {
+        self.http
+            .post(self.url.clone())
+            .header("X-ClickHouse-User", &self.user)
+            .header("X-ClickHouse-Key", self.password.expose())
+    }
+
+    fn authentication_failed(&self) -> Error {
+        Error::service(SERVICE, format!("authentication failed for user {:?}", self.user))
+            .with_hint("check CLICKHOUSE_USER and CLICKHOUSE_PASSWORD")
     }
 
     pub async fn execute(&self, sql: &str) -> Result<()> {
@@ -186,4 +181,9 @@ impl ClickHouse {
             format!("statement failed{code}: {}\n  statement: {}", err.message, http::snippet(first_line)),
         )
     }
+}
+
+/// The server's error code, which it sends as a header on every failed query.
+fn exception_code(response: &reqwest::Response) -> Option<u32> {
+    response.headers().get("X-ClickHouse-Exception-Code").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok())
 }
